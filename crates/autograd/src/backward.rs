@@ -1,0 +1,337 @@
+//! The reverse pass: one loop over the tape from the output back to the leaves.
+
+use std::collections::HashMap;
+
+use smallvec::SmallVec;
+
+use crate::op::BackwardCtx;
+use crate::tape::NodeKind;
+use crate::{Error, Gradients, Result, Tape, Var};
+
+/// Which nodes the caller wants gradients for.
+enum Targets<'a> {
+    /// Every [`Tape::var`] leaf (what `backward` returns).
+    AllVars,
+    /// These node ids (what [`Tape::grad`] asks for).
+    Nodes(&'a [usize]),
+}
+
+pub(crate) fn backward_all(output: &Var, retain: bool) -> Result<Gradients> {
+    if output.value().numel() != 1 {
+        return Err(Error::NonScalarBackward {
+            shape: output.shape().clone(),
+        });
+    }
+    let Some((tape, out_id)) = output.tape_and_id().filter(|_| output.requires_grad()) else {
+        // Nothing the output depends on needs a gradient.
+        return Ok(Gradients::empty());
+    };
+    tape.check_node("backward", out_id)?;
+    let seed = Var::untracked(output.value().ones_like());
+    let grads = run(tape, out_id, seed, Targets::AllVars, false, retain)?;
+    Ok(Gradients::new(
+        tape.id(),
+        grads.into_iter().map(|(id, g)| (id, g.into_value())).collect(),
+    ))
+}
+
+impl Tape {
+    /// Gradients of the scalar `output` w.r.t. each of `inputs`, in order.
+    ///
+    /// With `create_graph = true` the gradients are themselves recorded on this tape, so
+    /// they can be differentiated again (second and higher derivatives, Hessian-vector
+    /// products); the graph is kept for that. With `false` nothing is recorded and the
+    /// values saved for the pass are released.
+    ///
+    /// An input the output does not depend on gets a gradient of zeros.
+    ///
+    /// # Errors
+    /// [`Error::NonScalarBackward`] if `output` has more than one element (see
+    /// [`Tape::vjp`]); [`Error::NotDifferentiable`] if an input needs no gradient or is on
+    /// another tape; errors of the gradient rules.
+    ///
+    /// ```
+    /// use gradflow_autograd::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(3.0f64));
+    /// let y = x.powf(3.0)?;                              // y = x^3
+    /// let dy = tape.grad(&y, &[&x], true)?;              // 3x^2 = 27, recorded
+    /// let d2y = tape.grad(&dy[0], &[&x], false)?;        // 6x = 18
+    /// assert_eq!(dy[0].value().to_scalar::<f64>()?, 27.0);
+    /// assert_eq!(d2y[0].value().to_scalar::<f64>()?, 18.0);
+    /// # Ok::<(), gradflow_autograd::Error>(())
+    /// ```
+    pub fn grad(&self, output: &Var, inputs: &[&Var], create_graph: bool) -> Result<Vec<Var>> {
+        if output.value().numel() != 1 {
+            return Err(Error::NonScalarBackward {
+                shape: output.shape().clone(),
+            });
+        }
+        let seed = Var::untracked(output.value().ones_like());
+        self.vjp(output, &seed, inputs, create_graph)
+    }
+
+    /// Vector-Jacobian product: the gradients w.r.t. `inputs` of `sum(output * cotangent)`
+    /// for an output of any shape. [`Tape::grad`] is the case of a scalar output and a
+    /// cotangent of one.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] or [`Error::DTypeMismatch`] if the cotangent does not match the
+    /// output; otherwise as [`Tape::grad`].
+    pub fn vjp(
+        &self,
+        output: &Var,
+        cotangent: &Var,
+        inputs: &[&Var],
+        create_graph: bool,
+    ) -> Result<Vec<Var>> {
+        if cotangent.shape() != output.shape() {
+            return Err(Error::shape(
+                "vjp",
+                &[output.shape(), cotangent.shape()],
+                "the cotangent must have the output's shape",
+            ));
+        }
+        if cotangent.dtype() != output.dtype() {
+            return Err(Error::DTypeMismatch {
+                op: "vjp",
+                lhs: output.dtype(),
+                rhs: cotangent.dtype(),
+            });
+        }
+        let mut ids = Vec::with_capacity(inputs.len());
+        for (k, v) in inputs.iter().enumerate() {
+            match v.tape_and_id() {
+                Some((t, id)) if t.id() == self.id() && v.requires_grad() => {
+                    self.check_node("grad", id)?;
+                    ids.push(id);
+                }
+                Some((t, _)) if t.id() != self.id() => {
+                    return Err(Error::NotDifferentiable {
+                        op: "grad",
+                        reason: format!("input {k} is on tape #{}, not on tape #{}", t.id(), self.id()),
+                    });
+                }
+                _ => {
+                    return Err(Error::NotDifferentiable {
+                        op: "grad",
+                        reason: format!(
+                            "input {k} ({} {}) needs no gradient: make it with Tape::var",
+                            v.shape(),
+                            v.dtype()
+                        ),
+                    });
+                }
+            }
+        }
+        let mut found = match output.tape_and_id() {
+            Some((t, out_id)) if t.id() == self.id() && output.requires_grad() => {
+                self.check_node("grad", out_id)?;
+                run(self, out_id, cotangent.clone(), Targets::Nodes(&ids), create_graph, create_graph)?
+            }
+            Some((t, _)) if t.id() != self.id() => {
+                return Err(Error::NotDifferentiable {
+                    op: "grad",
+                    reason: format!("the output is on tape #{}, not on tape #{}", t.id(), self.id()),
+                });
+            }
+            _ => HashMap::new(),
+        };
+        Ok(ids
+            .iter()
+            .zip(inputs)
+            .map(|(id, v)| {
+                found
+                    .remove(id)
+                    .unwrap_or_else(|| Var::untracked(v.value().zeros_like()))
+            })
+            .collect())
+    }
+}
+
+/// The reverse loop. Returns the gradient of every target node reached.
+fn run(
+    tape: &Tape,
+    out_id: usize,
+    seed: Var,
+    targets: Targets<'_>,
+    create_graph: bool,
+    retain: bool,
+) -> Result<HashMap<usize, Var>> {
+    let anomaly = tape.anomaly_detection();
+    // needs[i]: node i lies on a path from a target to the output, so its gradient is
+    // wanted. Everything else is pruned: its rule never runs.
+    let needs: Vec<bool> = {
+        let nodes = tape.inner.nodes.borrow();
+        let mut needs = vec![false; out_id + 1];
+        for i in 0..=out_id {
+            let is_target = match targets {
+                Targets::AllVars => nodes[i].kind == NodeKind::Var,
+                Targets::Nodes(ids) => ids.contains(&i),
+            };
+            needs[i] = is_target || nodes[i].inputs.iter().any(|&j| needs[j]);
+        }
+        needs
+    };
+    let is_target = |i: usize| match targets {
+        Targets::AllVars => true,
+        Targets::Nodes(ids) => ids.contains(&i),
+    };
+
+    let mut grads: Vec<Option<Var>> = vec![None; out_id + 1];
+    grads[out_id] = Some(seed);
+    let mut found = HashMap::new();
+
+    for i in (0..=out_id).rev() {
+        if !needs[i] {
+            continue;
+        }
+        let Some(mut g) = grads[i].take() else {
+            continue;
+        };
+        g = run_hooks(tape, i, g)?;
+        let (kind, op, inputs, output, input_ids) = {
+            let mut nodes = tape.inner.nodes.borrow_mut();
+            let kind = nodes[i].kind;
+            if kind != NodeKind::Op {
+                drop(nodes);
+                if is_target(i) {
+                    found.insert(i, g);
+                }
+                continue;
+            }
+            let input_ids = nodes[i].inputs.clone();
+            let released = || Error::GraphReleased {
+                node: i,
+                op: nodes[i].name(),
+            };
+            let out_value = nodes[i].value.clone().ok_or_else(released)?;
+            let mut inputs: SmallVec<[Var; 2]> = SmallVec::with_capacity(input_ids.len());
+            for &j in &input_ids {
+                let value = nodes[j].value.clone().ok_or_else(released)?;
+                inputs.push(if create_graph {
+                    Var::tracked(value, tape.clone(), j, nodes[j].requires_grad())
+                } else {
+                    Var::untracked(value)
+                });
+            }
+            let output = if create_graph {
+                Var::tracked(out_value, tape.clone(), i, true)
+            } else {
+                Var::untracked(out_value)
+            };
+            let op = nodes[i].op.take().ok_or_else(|| Error::BadGradient {
+                op: "backward",
+                reason: format!("node {i} is running its own gradient rule re-entrantly"),
+            })?;
+            (kind, op, inputs, output, input_ids)
+        };
+        debug_assert_eq!(kind, NodeKind::Op);
+        if is_target(i) {
+            found.insert(i, g.clone());
+        }
+        let needs_grad: SmallVec<[bool; 4]> = input_ids.iter().map(|&j| needs[j]).collect();
+        let ctx = BackwardCtx {
+            inputs: &inputs,
+            output: &output,
+            needs_grad: &needs_grad,
+            create_graph,
+        };
+        // The op is taken out of the tape while its rule runs, so the rule may record on
+        // the same tape (create_graph) without holding a borrow; it is put back at once.
+        let result = op.backward(&ctx, &g);
+        let op_name = op.name();
+        {
+            let mut nodes = tape.inner.nodes.borrow_mut();
+            nodes[i].op = Some(op);
+            if !retain {
+                nodes[i].value = None;
+            }
+        }
+        let input_grads = result?;
+        if input_grads.len() != input_ids.len() {
+            return Err(Error::BadGradient {
+                op: op_name,
+                reason: format!(
+                    "returned {} gradients for {} inputs",
+                    input_grads.len(),
+                    input_ids.len()
+                ),
+            });
+        }
+        for (k, (gj, &j)) in input_grads.into_iter().zip(&input_ids).enumerate() {
+            let Some(gj) = gj else { continue };
+            if !needs[j] {
+                continue;
+            }
+            let input = &inputs[k];
+            if gj.shape() != input.shape() || gj.dtype() != input.dtype() {
+                return Err(Error::BadGradient {
+                    op: op_name,
+                    reason: format!(
+                        "gradient for input {k} is {} {}, the input is {} {}",
+                        gj.shape(),
+                        gj.dtype(),
+                        input.shape(),
+                        input.dtype()
+                    ),
+                });
+            }
+            if anomaly && g.value().all_finite() {
+                if let Some((index, x)) = gj.value().first_non_finite() {
+                    let nodes = tape.inner.nodes.borrow();
+                    return Err(Error::NonFinite {
+                        phase: "backward",
+                        node: i,
+                        op: op_name,
+                        value: format!("{x}"),
+                        index,
+                        location: nodes[i].location.to_string(),
+                        input_shapes: input_ids.iter().map(|&j| nodes[j].shape.clone()).collect(),
+                    });
+                }
+            }
+            grads[j] = Some(match grads[j].take() {
+                None => gj,
+                Some(prev) => prev.add(&gj)?,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Runs the hooks registered on node `i`, each seeing the gradient the previous left.
+fn run_hooks(tape: &Tape, i: usize, g: Var) -> Result<Var> {
+    // Taken out while they run, so a hook may use the tape.
+    let Some(mut hooks) = tape.inner.hooks.borrow_mut().remove(&i) else {
+        return Ok(g);
+    };
+    let mut g = g;
+    let mut outcome = Ok(());
+    for hook in hooks.iter_mut() {
+        if let Some(replacement) = hook(g.value()) {
+            if replacement.shape() != g.shape() || replacement.dtype() != g.dtype() {
+                outcome = Err(Error::BadGradient {
+                    op: "hook",
+                    reason: format!(
+                        "a hook on node {i} replaced a {} {} gradient with a {} {} one",
+                        g.shape(),
+                        g.dtype(),
+                        replacement.shape(),
+                        replacement.dtype()
+                    ),
+                });
+                break;
+            }
+            g = Var::untracked(replacement);
+        }
+    }
+    let mut map = tape.inner.hooks.borrow_mut();
+    let slot = map.entry(i).or_default();
+    // Hooks registered by a hook while it ran go after the existing ones.
+    let added = std::mem::take(slot);
+    *slot = hooks;
+    slot.extend(added);
+    drop(map);
+    outcome.map(|()| g)
+}

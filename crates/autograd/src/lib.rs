@@ -1,0 +1,54 @@
+//! # gradflow-autograd
+//!
+//! A tape-based reverse-mode automatic differentiation engine for studying how
+//! gradients flow through deep networks. Every operation, every activation function
+//! included, is a node of a recorded graph with its own gradient rule; gradient rules
+//! are written with the same recorded operations, so gradients can be differentiated
+//! again.
+//!
+//! ```
+//! use gradflow_autograd::{Tape, Tensor};
+//!
+//! let tape = Tape::new();
+//! let w = tape.var(Tensor::from_vec(vec![0.5f64, -1.0, 2.0], &[3])?);
+//! let x = tape.constant(Tensor::from_vec(vec![1.0f64, 2.0, 3.0], &[3])?);
+//! let loss = w.mul(&x)?.tanh()?.sum_all()?;       // sum tanh(w * x)
+//! let grads = loss.backward()?;
+//! let dw = grads.get(&w).expect("w is a leaf").to_vec::<f64>()?;
+//! assert!((dw[0] - 1.0 * (1.0 - 0.5f64.tanh().powi(2))).abs() < 1e-15);
+//! # Ok::<(), gradflow_autograd::Error>(())
+//! ```
+//!
+//! The main types: [`Tensor`] (plain maths, records nothing), [`Tape`] (the record),
+//! [`Var`] (a value and its node), [`Gradients`], the [`Op`] trait that built-in and
+//! user ops implement, [`gradcheck()`](gradcheck::gradcheck) to verify a gradient rule,
+//! and [`Error`].
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod backward;
+mod dtype;
+mod error;
+pub mod export;
+pub mod gradcheck;
+mod gradients;
+mod op;
+pub mod ops;
+mod shape;
+mod tape;
+pub mod tensor;
+mod var;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use dtype::{DType, Element};
+pub use error::{Error, Result};
+pub use gradcheck::{GradcheckOptions, GradcheckReport, gradcheck};
+pub use gradients::Gradients;
+pub use op::{BackwardCtx, InputGrads, Op};
+pub use shape::{Dims, Shape};
+pub use smallvec;
+pub use tape::{Hook, NodeKind, Tape};
+pub use tensor::Tensor;
+pub use var::Var;

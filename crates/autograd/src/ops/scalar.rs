@@ -1,0 +1,114 @@
+//! Ops with a scalar constant: `add_scalar` (`z = x + c`, `dz/dx = 1`) and
+//! `mul_scalar` (`z = c x`, `dz/dx = c`). PyTorch: `x + c`, `x * c` with a Python number.
+//!
+//! The constant lives in the op, not on the tape, so `x * 0.5` costs one node.
+
+use crate::tensor::kernel::{self, UnaryFn};
+use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tensor, Var};
+
+/// The `add_scalar` op.
+#[derive(Clone, Copy, Debug)]
+pub struct AddScalar(pub f64);
+
+/// The `mul_scalar` op.
+#[derive(Clone, Copy, Debug)]
+pub struct MulScalar(pub f64);
+
+#[derive(Clone, Copy)]
+struct AddC(f64);
+impl UnaryFn for AddC {
+    #[inline(always)]
+    fn eval<T: Element>(self, x: T) -> T {
+        x + T::of(self.0)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct MulC(f64);
+impl UnaryFn for MulC {
+    #[inline(always)]
+    fn eval<T: Element>(self, x: T) -> T {
+        x * T::of(self.0)
+    }
+}
+
+impl Op for AddScalar {
+    fn name(&self) -> &'static str {
+        "add_scalar"
+    }
+
+    fn describe(&self) -> String {
+        format!("add_scalar({})", self.0)
+    }
+
+    fn forward(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
+        Ok(inputs[0].add_scalar(self.0))
+    }
+
+    fn backward(&self, _ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
+        Ok([Some(grad.clone())].into_iter().collect())
+    }
+}
+
+impl Op for MulScalar {
+    fn name(&self) -> &'static str {
+        "mul_scalar"
+    }
+
+    fn describe(&self) -> String {
+        format!("mul_scalar({})", self.0)
+    }
+
+    fn forward(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
+        Ok(inputs[0].mul_scalar(self.0))
+    }
+
+    fn backward(&self, _ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
+        Ok([Some(grad.mul_scalar(self.0)?)].into_iter().collect())
+    }
+}
+
+impl Tensor {
+    /// `self + c` (the constant rounded to the tensor's dtype).
+    pub fn add_scalar(&self, c: f64) -> Tensor {
+        kernel::map(self, AddC(c))
+    }
+
+    /// `c * self` (the constant rounded to the tensor's dtype).
+    pub fn mul_scalar(&self, c: f64) -> Tensor {
+        kernel::map(self, MulC(c))
+    }
+}
+
+impl Var {
+    /// `self + c`; recorded as one node.
+    ///
+    /// # Errors
+    /// The recording errors of [`Var::apply`].
+    #[track_caller]
+    pub fn add_scalar(&self, c: f64) -> Result<Var> {
+        Var::apply(AddScalar(c), &[self])
+    }
+
+    /// `c * self`; recorded as one node.
+    ///
+    /// # Errors
+    /// The recording errors of [`Var::apply`].
+    #[track_caller]
+    pub fn mul_scalar(&self, c: f64) -> Result<Var> {
+        Var::apply(MulScalar(c), &[self])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::*;
+
+    #[test]
+    fn scalar_ops_gradcheck() {
+        for s in unary_shapes() {
+            check_op(|v| v[0].add_scalar(0.7)?.mul(&v[0]), &[randn(&s, 2)]);
+            check_op(|v| v[0].mul_scalar(-1.3)?.mul(&v[0]), &[randn(&s, 3)]);
+        }
+    }
+}

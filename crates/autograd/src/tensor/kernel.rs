@@ -1,0 +1,343 @@
+//! Generic elementwise kernels: unary maps, broadcasting binary zips and broadcasts.
+//!
+//! A kernel is a small `Copy` struct with a method generic over [`Element`], so each
+//! formula is written once and monomorphised for `f32` and `f64`; the loops over
+//! contiguous slices are simple enough for LLVM to vectorise.
+
+use smallvec::SmallVec;
+
+use super::{Storage, Tensor};
+use crate::{Element, Error, Result, Shape};
+
+/// A scalar function `T -> T`, written once for both float types.
+pub trait UnaryFn: Copy {
+    /// The function at `x`.
+    fn eval<T: Element>(self, x: T) -> T;
+}
+
+/// A scalar function `(T, T) -> T`, written once for both float types.
+pub trait BinaryFn: Copy {
+    /// The function at `(a, b)`.
+    fn eval<T: Element>(self, a: T, b: T) -> T;
+}
+
+/// A scalar function `(T, T, T) -> T` over three same-shape inputs.
+pub trait TernaryFn: Copy {
+    /// The function at `(a, b, c)`.
+    fn eval<T: Element>(self, a: T, b: T, c: T) -> T;
+}
+
+/// `f(x)` for every element.
+pub fn map<K: UnaryFn>(t: &Tensor, k: K) -> Tensor {
+    match t.storage_ref() {
+        Storage::F32(v) => Tensor::from_kernel(map_slice(v, k), t.shape().clone()),
+        Storage::F64(v) => Tensor::from_kernel(map_slice(v, k), t.shape().clone()),
+    }
+}
+
+fn map_slice<T: Element, K: UnaryFn>(v: &[T], k: K) -> Vec<T> {
+    v.iter().map(|&x| k.eval(x)).collect()
+}
+
+/// Checks that two tensors have the same dtype, naming `op` otherwise.
+pub fn same_dtype(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    if a.dtype() != b.dtype() {
+        return Err(Error::DTypeMismatch {
+            op,
+            lhs: a.dtype(),
+            rhs: b.dtype(),
+        });
+    }
+    Ok(())
+}
+
+/// `f(a, b)` elementwise, broadcasting `a` and `b` against each other.
+///
+/// # Errors
+/// [`Error::DTypeMismatch`] or [`Error::Broadcast`], naming `op`.
+pub fn zip<K: BinaryFn>(op: &'static str, a: &Tensor, b: &Tensor, k: K) -> Result<Tensor> {
+    same_dtype(op, a, b)?;
+    let out = Shape::broadcast(op, a.shape(), b.shape())?;
+    Ok(match (a.storage_ref(), b.storage_ref()) {
+        (Storage::F32(x), Storage::F32(y)) => {
+            Tensor::from_kernel(zip_slices(x, a.shape(), y, b.shape(), &out, k), out)
+        }
+        (Storage::F64(x), Storage::F64(y)) => {
+            Tensor::from_kernel(zip_slices(x, a.shape(), y, b.shape(), &out, k), out)
+        }
+        _ => unreachable!("dtypes were checked equal above"),
+    })
+}
+
+/// `f(a, b, c)` elementwise over three tensors of one shape (no broadcasting): the
+/// fused backward kernels use it, e.g. `g * f'(x, y)`.
+///
+/// # Errors
+/// [`Error::DTypeMismatch`] or [`Error::Shape`], naming `op`.
+pub fn zip3<K: TernaryFn>(op: &'static str, a: &Tensor, b: &Tensor, c: &Tensor, k: K) -> Result<Tensor> {
+    same_dtype(op, a, b)?;
+    same_dtype(op, a, c)?;
+    if a.shape() != b.shape() || a.shape() != c.shape() {
+        return Err(Error::shape(
+            op,
+            &[a.shape(), b.shape(), c.shape()],
+            "expects three tensors of the same shape",
+        ));
+    }
+    let shape = a.shape().clone();
+    Ok(match (a.storage_ref(), b.storage_ref(), c.storage_ref()) {
+        (Storage::F32(x), Storage::F32(y), Storage::F32(z)) => {
+            Tensor::from_kernel(zip3_slices(x, y, z, k), shape)
+        }
+        (Storage::F64(x), Storage::F64(y), Storage::F64(z)) => {
+            Tensor::from_kernel(zip3_slices(x, y, z, k), shape)
+        }
+        _ => unreachable!("dtypes were checked equal above"),
+    })
+}
+
+fn zip3_slices<T: Element, K: TernaryFn>(x: &[T], y: &[T], z: &[T], k: K) -> Vec<T> {
+    x.iter()
+        .zip(y)
+        .zip(z)
+        .map(|((&a, &b), &c)| k.eval(a, b, c))
+        .collect()
+}
+
+/// Copies `t` broadcast to `shape`.
+///
+/// # Errors
+/// [`Error::Shape`] if `t` does not broadcast to `shape`.
+pub fn broadcast_to(op: &'static str, t: &Tensor, shape: &Shape) -> Result<Tensor> {
+    if !t.shape().broadcasts_to(shape) {
+        return Err(Error::shape(
+            op,
+            &[t.shape(), shape],
+            "the first shape does not broadcast to the second",
+        ));
+    }
+    if t.shape() == shape {
+        return Ok(t.clone());
+    }
+    Ok(match t.storage_ref() {
+        Storage::F32(x) => Tensor::from_kernel(broadcast_slice(x, t.shape(), shape), shape.clone()),
+        Storage::F64(x) => Tensor::from_kernel(broadcast_slice(x, t.shape(), shape), shape.clone()),
+    })
+}
+
+type Strides = SmallVec<[usize; 6]>;
+
+/// Strides of `src` seen through the broadcast to `out` (0 where a dimension repeats).
+fn broadcast_strides(src: &Shape, out: &Shape) -> Strides {
+    let own = src.strides();
+    let offset = out.ndim() - src.ndim();
+    (0..out.ndim())
+        .map(|i| {
+            if i < offset || src[i - offset] == 1 {
+                0
+            } else {
+                own[i - offset]
+            }
+        })
+        .collect()
+}
+
+/// Drops size-1 dimensions and merges neighbours that every operand walks contiguously,
+/// so the innermost loop is as long as possible. Returns (dims, strides per operand).
+fn collapse<const N: usize>(dims: &[usize], strides: [Strides; N]) -> (Strides, [Strides; N]) {
+    let mut out_dims = Strides::new();
+    let mut out_strides: [Strides; N] = std::array::from_fn(|_| Strides::new());
+    for (i, &d) in dims.iter().enumerate() {
+        if d == 1 {
+            continue;
+        }
+        let mergeable = !out_dims.is_empty()
+            && (0..N).all(|k| {
+                let prev = out_strides[k][out_strides[k].len() - 1];
+                prev == strides[k][i] * d
+            });
+        if mergeable {
+            let last = out_dims.len() - 1;
+            out_dims[last] *= d;
+            for k in 0..N {
+                out_strides[k][last] = strides[k][i];
+            }
+        } else {
+            out_dims.push(d);
+            for k in 0..N {
+                out_strides[k].push(strides[k][i]);
+            }
+        }
+    }
+    (out_dims, out_strides)
+}
+
+/// Walks the outer dimensions of a collapsed iteration space, calling `body` with each
+/// operand's offset at the start of every innermost run.
+fn for_each_run<const N: usize>(outer: &[usize], strides: &[Strides; N], mut body: impl FnMut([usize; N])) {
+    let runs: usize = outer.iter().product();
+    let mut index: SmallVec<[usize; 6]> = SmallVec::from_elem(0, outer.len());
+    let mut offsets = [0usize; N];
+    for _ in 0..runs {
+        body(offsets);
+        for d in (0..outer.len()).rev() {
+            index[d] += 1;
+            for k in 0..N {
+                offsets[k] += strides[k][d];
+            }
+            if index[d] < outer[d] {
+                break;
+            }
+            for k in 0..N {
+                offsets[k] -= strides[k][d] * outer[d];
+            }
+            index[d] = 0;
+        }
+    }
+}
+
+fn zip_slices<T: Element, K: BinaryFn>(
+    a: &[T],
+    a_shape: &Shape,
+    b: &[T],
+    b_shape: &Shape,
+    out: &Shape,
+    k: K,
+) -> Vec<T> {
+    let n = out.numel();
+    if a_shape == b_shape {
+        return a.iter().zip(b).map(|(&x, &y)| k.eval(x, y)).collect();
+    }
+    if b.len() == 1 && n == a.len() {
+        let y = b[0];
+        return a.iter().map(|&x| k.eval(x, y)).collect();
+    }
+    if a.len() == 1 && n == b.len() {
+        let x = a[0];
+        return b.iter().map(|&y| k.eval(x, y)).collect();
+    }
+    let mut result = Vec::with_capacity(n);
+    if n == 0 {
+        return result;
+    }
+    let (dims, [sa, sb]) = collapse(
+        out.dims(),
+        [broadcast_strides(a_shape, out), broadcast_strides(b_shape, out)],
+    );
+    let Some((&inner, outer)) = dims.split_last() else {
+        result.push(k.eval(a[0], b[0]));
+        return result;
+    };
+    let (ia, ib) = (sa[sa.len() - 1], sb[sb.len() - 1]);
+    let outer_strides = [
+        sa[..outer.len()].iter().copied().collect(),
+        sb[..outer.len()].iter().copied().collect(),
+    ];
+    for_each_run(outer, &outer_strides, |[oa, ob]| match (ia, ib) {
+        (0, 0) => result.extend(std::iter::repeat_n(k.eval(a[oa], b[ob]), inner)),
+        (0, _) => {
+            let x = a[oa];
+            result.extend(b[ob..ob + inner].iter().map(|&y| k.eval(x, y)));
+        }
+        (_, 0) => {
+            let y = b[ob];
+            result.extend(a[oa..oa + inner].iter().map(|&x| k.eval(x, y)));
+        }
+        _ => result.extend(
+            a[oa..oa + inner]
+                .iter()
+                .zip(&b[ob..ob + inner])
+                .map(|(&x, &y)| k.eval(x, y)),
+        ),
+    });
+    result
+}
+
+fn broadcast_slice<T: Element>(a: &[T], a_shape: &Shape, out: &Shape) -> Vec<T> {
+    let n = out.numel();
+    let mut result = Vec::with_capacity(n);
+    if n == 0 {
+        return result;
+    }
+    let (dims, [sa]) = collapse(out.dims(), [broadcast_strides(a_shape, out)]);
+    let Some((&inner, outer)) = dims.split_last() else {
+        result.push(a[0]);
+        return result;
+    };
+    let ia = sa[sa.len() - 1];
+    let outer_strides = [sa[..outer.len()].iter().copied().collect()];
+    for_each_run(outer, &outer_strides, |[oa]| {
+        if ia == 0 {
+            result.extend(std::iter::repeat_n(a[oa], inner));
+        } else {
+            result.extend_from_slice(&a[oa..oa + inner]);
+        }
+    });
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DType;
+
+    #[derive(Clone, Copy)]
+    struct Sub;
+    impl BinaryFn for Sub {
+        fn eval<T: Element>(self, a: T, b: T) -> T {
+            a - b
+        }
+    }
+
+    /// Reference broadcast by explicit multi-index arithmetic.
+    fn naive(a: &Tensor, b: &Tensor) -> Vec<f64> {
+        let out = Shape::broadcast("t", a.shape(), b.shape()).unwrap();
+        let (av, bv) = (a.to_f64_vec(), b.to_f64_vec());
+        let index_of = |shape: &Shape, idx: &[usize]| {
+            let off = idx.len() - shape.ndim();
+            let strides = shape.strides();
+            (0..shape.ndim())
+                .map(|i| if shape[i] == 1 { 0 } else { idx[off + i] * strides[i] })
+                .sum::<usize>()
+        };
+        let mut res = vec![];
+        let ostrides = out.strides();
+        for flat in 0..out.numel() {
+            let idx: Vec<usize> = (0..out.ndim()).map(|i| (flat / ostrides[i]) % out[i]).collect();
+            res.push(av[index_of(a.shape(), &idx)] - bv[index_of(b.shape(), &idx)]);
+        }
+        res
+    }
+
+    #[test]
+    fn zip_matches_naive_broadcasting_on_many_shape_pairs() {
+        let shapes: &[&[usize]] = &[
+            &[], &[1], &[3], &[2, 3], &[2, 1], &[1, 3], &[4, 2, 3], &[4, 1, 3], &[4, 2, 1],
+            &[1, 2, 3], &[2, 1, 1, 3], &[0, 3], &[1, 1],
+        ];
+        for (i, sa) in shapes.iter().enumerate() {
+            for (j, sb) in shapes.iter().enumerate() {
+                let a = Tensor::randn(*sa, DType::F64, i as u64);
+                let b = Tensor::randn(*sb, DType::F64, 100 + j as u64);
+                match Shape::broadcast("t", a.shape(), b.shape()) {
+                    Ok(_) => {
+                        let got = zip("t", &a, &b, Sub).unwrap().to_f64_vec();
+                        assert_eq!(got, naive(&a, &b), "{sa:?} - {sb:?}");
+                    }
+                    Err(_) => assert!(zip("t", &a, &b, Sub).is_err()),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn broadcast_to_repeats_along_unit_dims() {
+        let a = Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1]).unwrap();
+        let b = broadcast_to("t", &a, &Shape::new(&[3, 2, 2])).unwrap();
+        assert_eq!(
+            b.to_vec::<f32>().unwrap(),
+            vec![1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0]
+        );
+        assert!(broadcast_to("t", &a, &Shape::new(&[3, 3])).is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! The `gradflow` command.
+fn main() {
+    println!("gradflow");
+}
