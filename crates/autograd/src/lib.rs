@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod activation;
 mod backward;
 mod dtype;
 mod error;
@@ -42,6 +43,7 @@ mod var;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use activation::{Activation, ActivationInfo};
 pub use dtype::{DType, Element};
 pub use error::{Error, Result};
 pub use gradcheck::{GradcheckOptions, GradcheckReport, gradcheck};

@@ -3,6 +3,7 @@
 //! op's tests. This list is the registry: one line per op.
 
 pub mod abs;
+pub mod activation;
 pub mod add;
 pub mod broadcast;
 pub mod div;

@@ -1,0 +1,838 @@
+//! [`Activation`]: every activation function by name, with the facts about each that
+//! the docs and charts print.
+//!
+//! ```
+//! use gradflow_autograd::{Activation, Tape, Tensor};
+//! let act: Activation = "leaky_relu:0.1".parse()?;
+//! assert_eq!(act.to_string(), "leaky_relu:0.1");
+//! let tape = Tape::new();
+//! let x = tape.var(Tensor::from_vec(vec![-2.0f64, 3.0], &[2])?);
+//! let y = act.apply(&x)?;
+//! assert_eq!(y.value().to_vec::<f64>()?, vec![-0.2, 3.0]);
+//! assert_eq!(Activation::Sigmoid.info().max_derivative, 0.25);
+//! # Ok::<(), gradflow_autograd::Error>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ops::activation::selu::{SELU_ALPHA, SELU_LAMBDA};
+use crate::{Error, Result, Tensor, Var};
+
+/// An activation function, with its parameters.
+///
+/// Parsed from and printed as `name` or `name:parameter`: `"sigmoid"`,
+/// `"leaky_relu:0.01"`, `"swish:1.5"`, `"elu:1.0"`, `"softmax:-1"` (the axis).
+/// A missing parameter takes the default shown in [`Activation::all`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Activation {
+    /// `x` (also parsed from `"linear"`).
+    Identity,
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `tanh x`.
+    Tanh,
+    /// `max(x, 0)`.
+    Relu,
+    /// `x` for `x > 0`, else `slope * x`.
+    LeakyRelu {
+        /// Slope for negative inputs (default 0.01).
+        slope: f64,
+    },
+    /// Parametric ReLU. As an `Activation` the slope is the fixed `init`; the nn crate's
+    /// `PRelu` layer learns it.
+    PRelu {
+        /// Initial (here: fixed) slope (default 0.25, as PyTorch).
+        init: f64,
+    },
+    /// `x` for `x > 0`, else `alpha (e^x - 1)`.
+    Elu {
+        /// Scale of the negative branch (default 1).
+        alpha: f64,
+    },
+    /// Self-normalising ELU with Klambauer et al.'s constants.
+    Selu,
+    /// Continuously differentiable ELU.
+    Celu {
+        /// Scale of the negative branch (default 1).
+        alpha: f64,
+    },
+    /// Exact GELU, `x Phi(x)`.
+    Gelu,
+    /// GELU, tanh approximation.
+    GeluTanh,
+    /// `x sigma(x)`.
+    Silu,
+    /// `x sigma(beta x)`.
+    Swish {
+        /// Steepness (default 1, which is SiLU).
+        beta: f64,
+    },
+    /// `x tanh(softplus(x))`.
+    Mish,
+    /// `ln(1 + e^(beta x)) / beta`.
+    Softplus {
+        /// Sharpness (default 1).
+        beta: f64,
+    },
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `clamp(x, -1, 1)`.
+    Hardtanh,
+    /// `relu6(x + 3) / 6`.
+    Hardsigmoid,
+    /// `x relu6(x + 3) / 6`.
+    Hardswish,
+    /// `ln sigma(x)`.
+    LogSigmoid,
+    /// `min(max(x, 0), 6)`.
+    Relu6,
+    /// Softmax along an axis.
+    Softmax {
+        /// The axis (default -1, the last).
+        axis: isize,
+    },
+    /// Log-softmax along an axis.
+    LogSoftmax {
+        /// The axis (default -1, the last).
+        axis: isize,
+    },
+}
+
+/// Facts about an activation function, for docs, charts and reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivationInfo {
+    /// The formula, in plain text.
+    pub formula: &'static str,
+    /// Lower end of the output range (may be `-inf`).
+    pub range_min: f64,
+    /// Upper end of the output range (may be `inf`).
+    pub range_max: f64,
+    /// Whether the function is odd (`f(-x) = -f(x)`): outputs symmetric around zero,
+    /// mean zero for inputs symmetric around zero.
+    pub zero_centred: bool,
+    /// Whether the function is non-decreasing.
+    pub monotonic: bool,
+    /// Whether the output is bounded above.
+    pub bounded_above: bool,
+    /// Whether the output is bounded below.
+    pub bounded_below: bool,
+    /// Whether the function is continuously differentiable (no kink).
+    pub smooth: bool,
+    /// The supremum of `|f'|` over the real line (for softmax, of the diagonal of the
+    /// Jacobian): sigmoid 1/4, tanh 1. A product of these per layer bounds how fast a
+    /// gradient can shrink.
+    pub max_derivative: f64,
+    /// `f'(0)`, with PyTorch's choice at kinks; `None` for softmax and log-softmax.
+    pub derivative_at_zero: Option<f64>,
+    /// The paper that introduced or popularised it for neural networks.
+    pub source: &'static str,
+}
+
+impl Activation {
+    /// Every activation, each with its default parameters.
+    pub fn all() -> impl Iterator<Item = Activation> {
+        [
+            Activation::Identity,
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Relu,
+            Activation::LeakyRelu { slope: 0.01 },
+            Activation::PRelu { init: 0.25 },
+            Activation::Elu { alpha: 1.0 },
+            Activation::Selu,
+            Activation::Celu { alpha: 1.0 },
+            Activation::Gelu,
+            Activation::GeluTanh,
+            Activation::Silu,
+            Activation::Swish { beta: 1.0 },
+            Activation::Mish,
+            Activation::Softplus { beta: 1.0 },
+            Activation::Softsign,
+            Activation::Hardtanh,
+            Activation::Hardsigmoid,
+            Activation::Hardswish,
+            Activation::LogSigmoid,
+            Activation::Relu6,
+            Activation::Softmax { axis: -1 },
+            Activation::LogSoftmax { axis: -1 },
+        ]
+        .into_iter()
+    }
+
+    /// The name without parameters (`"leaky_relu"`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::PRelu { .. } => "prelu",
+            Activation::Elu { .. } => "elu",
+            Activation::Selu => "selu",
+            Activation::Celu { .. } => "celu",
+            Activation::Gelu => "gelu",
+            Activation::GeluTanh => "gelu_tanh",
+            Activation::Silu => "silu",
+            Activation::Swish { .. } => "swish",
+            Activation::Mish => "mish",
+            Activation::Softplus { .. } => "softplus",
+            Activation::Softsign => "softsign",
+            Activation::Hardtanh => "hardtanh",
+            Activation::Hardsigmoid => "hardsigmoid",
+            Activation::Hardswish => "hardswish",
+            Activation::LogSigmoid => "log_sigmoid",
+            Activation::Relu6 => "relu6",
+            Activation::Softmax { .. } => "softmax",
+            Activation::LogSoftmax { .. } => "log_softmax",
+        }
+    }
+
+    /// The valid names, comma-separated, for error messages and `--help`.
+    pub fn valid_names() -> String {
+        let names: Vec<&str> = Activation::all().map(|a| a.name()).collect();
+        format!(
+            "{} (and linear for identity; parameters as name:value, e.g. leaky_relu:0.01)",
+            names.join(", ")
+        )
+    }
+
+    /// Whether the function acts on each element alone (all but softmax and
+    /// log-softmax).
+    pub fn is_pointwise(&self) -> bool {
+        !matches!(
+            self,
+            Activation::Softmax { .. } | Activation::LogSoftmax { .. }
+        )
+    }
+
+    /// Checks the parameter, as parsing does.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the activation and the bad value.
+    pub fn validate(&self) -> Result<()> {
+        let bad =
+            |what: &str, v: f64| Err(Error::invalid(self.name(), format!("{what} (got {v})")));
+        match *self {
+            Activation::LeakyRelu { slope } if !slope.is_finite() => {
+                bad("the slope must be finite", slope)
+            }
+            Activation::PRelu { init } if !init.is_finite() => {
+                bad("the slope must be finite", init)
+            }
+            Activation::Elu { alpha } if !alpha.is_finite() => bad("alpha must be finite", alpha),
+            Activation::Celu { alpha } if !alpha.is_finite() || alpha == 0.0 => {
+                bad("alpha must be finite and non-zero", alpha)
+            }
+            Activation::Swish { beta } if !beta.is_finite() => bad("beta must be finite", beta),
+            Activation::Softplus { beta } if !(beta.is_finite() && beta > 0.0) => {
+                bad("beta must be finite and > 0", beta)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies the activation to a Var: one recorded node (PReLU with its fixed slope).
+    ///
+    /// # Errors
+    /// A bad parameter ([`Error::InvalidArgument`]), an axis out of range (softmax), or
+    /// the recording errors of [`Var::apply`].
+    #[track_caller]
+    pub fn apply(&self, x: &Var) -> Result<Var> {
+        match *self {
+            Activation::Identity => x.identity(),
+            Activation::Sigmoid => x.sigmoid(),
+            Activation::Tanh => x.tanh(),
+            Activation::Relu => x.relu(),
+            Activation::LeakyRelu { slope } => x.leaky_relu(slope),
+            Activation::PRelu { init } => {
+                self.validate()?;
+                x.prelu(&Var::untracked(Tensor::scalar(init).to_dtype(x.dtype())))
+            }
+            Activation::Elu { alpha } => x.elu(alpha),
+            Activation::Selu => x.selu(),
+            Activation::Celu { alpha } => x.celu(alpha),
+            Activation::Gelu => x.gelu(),
+            Activation::GeluTanh => x.gelu_tanh(),
+            Activation::Silu => x.silu(),
+            Activation::Swish { beta } => x.swish(beta),
+            Activation::Mish => x.mish(),
+            Activation::Softplus { beta } => x.softplus(beta),
+            Activation::Softsign => x.softsign(),
+            Activation::Hardtanh => x.hardtanh(),
+            Activation::Hardsigmoid => x.hardsigmoid(),
+            Activation::Hardswish => x.hardswish(),
+            Activation::LogSigmoid => x.log_sigmoid(),
+            Activation::Relu6 => x.relu6(),
+            Activation::Softmax { axis } => x.softmax(axis),
+            Activation::LogSoftmax { axis } => x.log_softmax(axis),
+        }
+    }
+
+    /// Applies the activation to a tensor (plain maths, nothing recorded).
+    ///
+    /// # Errors
+    /// A bad parameter, or an axis out of range (softmax).
+    pub fn apply_tensor(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(match *self {
+            Activation::Identity => x.identity(),
+            Activation::Sigmoid => x.sigmoid(),
+            Activation::Tanh => x.tanh(),
+            Activation::Relu => x.relu(),
+            Activation::LeakyRelu { slope } => x.leaky_relu(slope)?,
+            Activation::PRelu { init } => {
+                self.validate()?;
+                x.prelu(&Tensor::scalar(init).to_dtype(x.dtype()))?
+            }
+            Activation::Elu { alpha } => x.elu(alpha)?,
+            Activation::Selu => x.selu(),
+            Activation::Celu { alpha } => x.celu(alpha)?,
+            Activation::Gelu => x.gelu(),
+            Activation::GeluTanh => x.gelu_tanh(),
+            Activation::Silu => x.silu(),
+            Activation::Swish { beta } => x.swish(beta)?,
+            Activation::Mish => x.mish(),
+            Activation::Softplus { beta } => x.softplus(beta)?,
+            Activation::Softsign => x.softsign(),
+            Activation::Hardtanh => x.hardtanh(),
+            Activation::Hardsigmoid => x.hardsigmoid(),
+            Activation::Hardswish => x.hardswish(),
+            Activation::LogSigmoid => x.log_sigmoid(),
+            Activation::Relu6 => x.relu6(),
+            Activation::Softmax { axis } => x.softmax(axis)?,
+            Activation::LogSoftmax { axis } => x.log_softmax(axis)?,
+        })
+    }
+
+    /// Facts about the function (with its parameters).
+    pub fn info(&self) -> ActivationInfo {
+        let inf = f64::INFINITY;
+        let info = |formula,
+                    (range_min, range_max): (f64, f64),
+                    zero_centred,
+                    monotonic,
+                    smooth,
+                    max_derivative,
+                    derivative_at_zero,
+                    source| ActivationInfo {
+            formula,
+            range_min,
+            range_max,
+            zero_centred,
+            monotonic,
+            bounded_above: range_max.is_finite(),
+            bounded_below: range_min.is_finite(),
+            smooth,
+            max_derivative,
+            derivative_at_zero,
+            source,
+        };
+        match *self {
+            Activation::Identity => info(
+                "x",
+                (-inf, inf),
+                true,
+                true,
+                true,
+                1.0,
+                Some(1.0),
+                "the linear output unit of regression",
+            ),
+            Activation::Sigmoid => info(
+                "1 / (1 + exp(-x))",
+                (0.0, 1.0),
+                false,
+                true,
+                true,
+                0.25,
+                Some(0.25),
+                "Rumelhart, Hinton & Williams 1986",
+            ),
+            Activation::Tanh => info(
+                "tanh(x)",
+                (-1.0, 1.0),
+                true,
+                true,
+                true,
+                1.0,
+                Some(1.0),
+                "LeCun et al. 1998, Efficient BackProp",
+            ),
+            Activation::Relu => info(
+                "max(x, 0)",
+                (0.0, inf),
+                false,
+                true,
+                false,
+                1.0,
+                Some(0.0),
+                "Nair & Hinton 2010; Glorot, Bordes & Bengio 2011",
+            ),
+            Activation::LeakyRelu { slope } | Activation::PRelu { init: slope } => info(
+                if matches!(self, Activation::PRelu { .. }) {
+                    "x if x > 0 else a x (a learned)"
+                } else {
+                    "x if x > 0 else slope x"
+                },
+                if slope >= 0.0 {
+                    (-inf, inf)
+                } else {
+                    (0.0, inf)
+                },
+                false,
+                slope >= 0.0,
+                slope == 1.0,
+                slope.abs().max(1.0),
+                Some(slope),
+                if matches!(self, Activation::PRelu { .. }) {
+                    "He et al. 2015"
+                } else {
+                    "Maas, Hannun & Ng 2013"
+                },
+            ),
+            Activation::Elu { alpha } => info(
+                "x if x > 0 else alpha (exp(x) - 1)",
+                (if alpha >= 0.0 { -alpha } else { -inf }, inf),
+                false,
+                alpha >= 0.0,
+                alpha == 1.0,
+                alpha.abs().max(1.0),
+                Some(alpha),
+                "Clevert, Unterthiner & Hochreiter 2016",
+            ),
+            Activation::Selu => info(
+                "lambda x if x > 0 else lambda alpha (exp(x) - 1)",
+                (-SELU_LAMBDA * SELU_ALPHA, inf),
+                false,
+                true,
+                false,
+                SELU_LAMBDA * SELU_ALPHA,
+                Some(SELU_LAMBDA * SELU_ALPHA),
+                "Klambauer et al. 2017",
+            ),
+            Activation::Celu { alpha } => info(
+                "x if x > 0 else alpha (exp(x / alpha) - 1)",
+                (if alpha > 0.0 { -alpha } else { -inf }, inf),
+                false,
+                alpha > 0.0,
+                true,
+                if alpha > 0.0 { 1.0 } else { inf },
+                Some(1.0),
+                "Barron 2017",
+            ),
+            Activation::Gelu => info(
+                "x Phi(x)",
+                (GELU_MIN, inf),
+                false,
+                false,
+                true,
+                GELU_MAX_SLOPE,
+                Some(0.5),
+                "Hendrycks & Gimpel 2016",
+            ),
+            Activation::GeluTanh => info(
+                "x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+                (GELU_TANH_MIN, inf),
+                false,
+                false,
+                true,
+                GELU_TANH_MAX_SLOPE,
+                Some(0.5),
+                "Hendrycks & Gimpel 2016",
+            ),
+            Activation::Silu | Activation::Swish { beta: 1.0 } => info(
+                "x sigmoid(x)",
+                (SILU_MIN, inf),
+                false,
+                false,
+                true,
+                SILU_MAX_SLOPE,
+                Some(0.5),
+                if matches!(self, Activation::Silu) {
+                    "Elfwing, Uchibe & Doya 2018"
+                } else {
+                    "Ramachandran, Zoph & Le 2017"
+                },
+            ),
+            Activation::Swish { beta } => info(
+                "x sigmoid(beta x)",
+                if beta > 0.0 {
+                    (SILU_MIN / beta, inf)
+                } else if beta == 0.0 {
+                    (-inf, inf)
+                } else {
+                    (-inf, -SILU_MIN / beta)
+                },
+                false,
+                beta == 0.0,
+                true,
+                // f'(x) = h(beta x) with h(u) = sigma(u) + u sigma'(u), for any beta != 0.
+                if beta == 0.0 { 0.5 } else { SILU_MAX_SLOPE },
+                Some(0.5),
+                "Ramachandran, Zoph & Le 2017",
+            ),
+            Activation::Mish => info(
+                "x tanh(softplus(x))",
+                (MISH_MIN, inf),
+                false,
+                false,
+                true,
+                MISH_MAX_SLOPE,
+                Some(0.6),
+                "Misra 2019",
+            ),
+            Activation::Softplus { .. } => info(
+                "ln(1 + exp(beta x)) / beta",
+                (0.0, inf),
+                false,
+                true,
+                true,
+                1.0,
+                Some(0.5),
+                "Dugas et al. 2001",
+            ),
+            Activation::Softsign => info(
+                "x / (1 + |x|)",
+                (-1.0, 1.0),
+                true,
+                true,
+                true,
+                1.0,
+                Some(1.0),
+                "Bergstra et al. 2009; Glorot & Bengio 2010",
+            ),
+            Activation::Hardtanh => info(
+                "clamp(x, -1, 1)",
+                (-1.0, 1.0),
+                true,
+                true,
+                false,
+                1.0,
+                Some(1.0),
+                "Collobert 2004",
+            ),
+            Activation::Hardsigmoid => info(
+                "clamp(x / 6 + 1/2, 0, 1)",
+                (0.0, 1.0),
+                false,
+                true,
+                false,
+                1.0 / 6.0,
+                Some(1.0 / 6.0),
+                "Courbariaux, Bengio & David 2015",
+            ),
+            Activation::Hardswish => info(
+                "x clamp(x / 6 + 1/2, 0, 1)",
+                (-0.375, inf),
+                false,
+                false,
+                false,
+                1.5,
+                Some(0.5),
+                "Howard et al. 2019 (MobileNetV3)",
+            ),
+            Activation::LogSigmoid => info(
+                "ln sigmoid(x)",
+                (-inf, 0.0),
+                false,
+                true,
+                true,
+                1.0,
+                Some(0.5),
+                "the log-likelihood of a logistic output",
+            ),
+            Activation::Relu6 => info(
+                "min(max(x, 0), 6)",
+                (0.0, 6.0),
+                false,
+                true,
+                false,
+                1.0,
+                Some(0.0),
+                "Krizhevsky 2010",
+            ),
+            Activation::Softmax { .. } => info(
+                "exp(x_i) / sum_j exp(x_j)",
+                (0.0, 1.0),
+                false,
+                true,
+                true,
+                0.25,
+                None,
+                "Bridle 1990",
+            ),
+            Activation::LogSoftmax { .. } => info(
+                "x_i - ln sum_j exp(x_j)",
+                (-inf, 0.0),
+                false,
+                true,
+                true,
+                1.0,
+                None,
+                "Bridle 1990",
+            ),
+        }
+    }
+}
+
+// Extremes of the smooth non-monotonic activations: the roots of f' (minimum) and f''
+// (steepest slope), found with mpmath's findroot at 40 digits (values at the x shown).
+// The tests re-derive each by scanning the engine's kernels.
+/// min of gelu, at x = -0.7517915247.
+const GELU_MIN: f64 = -0.169_971_207_479_903_66;
+/// max of gelu', at x = sqrt 2.
+const GELU_MAX_SLOPE: f64 = 1.128_904_145_185_154_8;
+/// min of gelu_tanh, at x = -0.7524614221.
+const GELU_TANH_MIN: f64 = -0.170_040_750_571_254_05;
+/// max of gelu_tanh', at x = 1.418504009.
+const GELU_TANH_MAX_SLOPE: f64 = 1.128_993_068_658_771_8;
+/// min of silu, at x = -1.278464543.
+const SILU_MIN: f64 = -0.278_464_542_761_073_8;
+/// max of silu', at x = 2.399357281.
+const SILU_MAX_SLOPE: f64 = 1.099_839_320_128_866_9;
+/// min of mish, at x = -1.192431215.
+const MISH_MIN: f64 = -0.308_843_413_017_250_4;
+/// max of mish', at x = 1.490571179.
+const MISH_MAX_SLOPE: f64 = 1.088_498_161_251_727_9;
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Activation::LeakyRelu { slope } => write!(f, "leaky_relu:{slope}"),
+            Activation::PRelu { init } => write!(f, "prelu:{init}"),
+            Activation::Elu { alpha } => write!(f, "elu:{alpha}"),
+            Activation::Celu { alpha } => write!(f, "celu:{alpha}"),
+            Activation::Swish { beta } => write!(f, "swish:{beta}"),
+            Activation::Softplus { beta } => write!(f, "softplus:{beta}"),
+            Activation::Softmax { axis } => write!(f, "softmax:{axis}"),
+            Activation::LogSoftmax { axis } => write!(f, "log_softmax:{axis}"),
+            _ => f.write_str(self.name()),
+        }
+    }
+}
+
+impl FromStr for Activation {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Activation> {
+        let text = s.trim();
+        let (name, param) = match text.split_once(':') {
+            Some((n, p)) => (n.trim(), Some(p.trim())),
+            None => (text, None),
+        };
+        let parse_err = |reason: String| Error::Parse {
+            what: "activation",
+            input: s.to_string(),
+            reason,
+            valid: Activation::valid_names(),
+        };
+        let number = |default: f64| -> Result<f64> {
+            match param {
+                None => Ok(default),
+                Some(p) => p
+                    .parse::<f64>()
+                    .map_err(|_| parse_err(format!("parameter {p:?} is not a number"))),
+            }
+        };
+        let axis = || -> Result<isize> {
+            match param {
+                None => Ok(-1),
+                Some(p) => p
+                    .parse::<isize>()
+                    .map_err(|_| parse_err(format!("axis {p:?} is not an integer"))),
+            }
+        };
+        let no_param = |a: Activation| -> Result<Activation> {
+            match param {
+                None => Ok(a),
+                Some(p) => Err(parse_err(format!("{name} takes no parameter (got {p:?})"))),
+            }
+        };
+        let act = match name.to_ascii_lowercase().replace('-', "_").as_str() {
+            "identity" | "linear" => no_param(Activation::Identity)?,
+            "sigmoid" | "logistic" => no_param(Activation::Sigmoid)?,
+            "tanh" => no_param(Activation::Tanh)?,
+            "relu" => no_param(Activation::Relu)?,
+            "leaky_relu" | "leakyrelu" => Activation::LeakyRelu {
+                slope: number(0.01)?,
+            },
+            "prelu" => Activation::PRelu {
+                init: number(0.25)?,
+            },
+            "elu" => Activation::Elu {
+                alpha: number(1.0)?,
+            },
+            "selu" => no_param(Activation::Selu)?,
+            "celu" => Activation::Celu {
+                alpha: number(1.0)?,
+            },
+            "gelu" => no_param(Activation::Gelu)?,
+            "gelu_tanh" => no_param(Activation::GeluTanh)?,
+            "silu" => no_param(Activation::Silu)?,
+            "swish" => Activation::Swish { beta: number(1.0)? },
+            "mish" => no_param(Activation::Mish)?,
+            "softplus" => Activation::Softplus { beta: number(1.0)? },
+            "softsign" => no_param(Activation::Softsign)?,
+            "hardtanh" => no_param(Activation::Hardtanh)?,
+            "hardsigmoid" => no_param(Activation::Hardsigmoid)?,
+            "hardswish" => no_param(Activation::Hardswish)?,
+            "log_sigmoid" | "logsigmoid" => no_param(Activation::LogSigmoid)?,
+            "relu6" => no_param(Activation::Relu6)?,
+            "softmax" => Activation::Softmax { axis: axis()? },
+            "log_softmax" | "logsoftmax" => Activation::LogSoftmax { axis: axis()? },
+            _ => return Err(parse_err("unknown activation".into())),
+        };
+        act.validate().map_err(|e| parse_err(e.to_string()))?;
+        Ok(act)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::t64;
+    use crate::{DType, Tape};
+
+    #[test]
+    fn every_activation_round_trips_through_its_name() {
+        for a in Activation::all() {
+            let parsed: Activation = a.to_string().parse().unwrap();
+            assert_eq!(parsed, a);
+        }
+        let a: Activation = "swish:1.5".parse().unwrap();
+        assert_eq!(a, Activation::Swish { beta: 1.5 });
+        assert_eq!(
+            "linear".parse::<Activation>().unwrap(),
+            Activation::Identity
+        );
+        assert_eq!(
+            "elu".parse::<Activation>().unwrap(),
+            Activation::Elu { alpha: 1.0 }
+        );
+        assert_eq!(
+            "softmax:1".parse::<Activation>().unwrap(),
+            Activation::Softmax { axis: 1 }
+        );
+    }
+
+    #[test]
+    fn unknown_names_and_bad_parameters_list_the_valid_names() {
+        let e = "sigmoidd".parse::<Activation>().unwrap_err().to_string();
+        assert!(e.starts_with("activation: cannot parse \"sigmoidd\": unknown activation; valid: identity, sigmoid, tanh, relu"), "{e}");
+        let e = "leaky_relu:abc"
+            .parse::<Activation>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("parameter \"abc\" is not a number"), "{e}");
+        let e = "softplus:0".parse::<Activation>().unwrap_err().to_string();
+        assert!(
+            e.contains("softplus: beta must be finite and > 0 (got 0)"),
+            "{e}"
+        );
+        let e = "relu:2".parse::<Activation>().unwrap_err().to_string();
+        assert!(e.contains("relu takes no parameter"), "{e}");
+        assert!("celu:0".parse::<Activation>().is_err());
+        assert!("leaky_relu:nan".parse::<Activation>().is_err());
+    }
+
+    #[test]
+    fn apply_on_var_and_on_tensor_agree_for_every_activation() {
+        let x = Tensor::linspace(-4.0, 4.0, 17, DType::F64)
+            .unwrap()
+            .reshape([1, 17])
+            .unwrap();
+        for a in Activation::all() {
+            let tape = Tape::new();
+            let v = a.apply(&tape.var(x.clone())).unwrap();
+            assert_eq!(
+                v.value().to_f64_vec(),
+                a.apply_tensor(&x).unwrap().to_f64_vec(),
+                "{a}"
+            );
+            let ops = tape
+                .graph()
+                .node_weights()
+                .filter(|n| n.kind == crate::NodeKind::Op)
+                .count();
+            assert_eq!(ops, 1, "{a} must be one node");
+        }
+    }
+
+    /// Scans f' on a fine grid (through the engine) and checks the stated supremum and
+    /// the derivative at 0.
+    #[test]
+    fn stated_max_derivative_and_slope_at_zero_match_the_engine() {
+        let x = Tensor::linspace(-12.0, 12.0, 240_001, DType::F64).unwrap();
+        for a in Activation::all().filter(Activation::is_pointwise) {
+            let tape = Tape::new();
+            let xv = tape.var(x.clone());
+            let y = a.apply(&xv).unwrap().sum_all().unwrap();
+            let d = tape
+                .grad(&y, &[&xv], false)
+                .unwrap()
+                .remove(0)
+                .value()
+                .to_f64_vec();
+            let max = d.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let info = a.info();
+            // Suprema approached only in a limit (softplus at +inf) come within 1e-5.
+            assert!(
+                max <= info.max_derivative + 1e-12,
+                "{a}: scanned {max} > stated {}",
+                info.max_derivative
+            );
+            assert!(
+                max >= info.max_derivative - 1e-5,
+                "{a}: scanned {max} < stated {}",
+                info.max_derivative
+            );
+            let tape = Tape::new();
+            let z = tape.var(t64(&[0.0], &[1]));
+            let dz = tape
+                .grad(&a.apply(&z).unwrap().sum_all().unwrap(), &[&z], false)
+                .unwrap();
+            let stated = info.derivative_at_zero.unwrap();
+            assert!(
+                (dz[0].value().to_f64_vec()[0] - stated).abs() < 1e-15,
+                "{a}: f'(0)"
+            );
+        }
+    }
+
+    /// The stated minima of the non-monotonic activations, re-derived by scanning.
+    #[test]
+    fn stated_ranges_match_a_scan() {
+        let x = Tensor::linspace(-12.0, 12.0, 240_001, DType::F64).unwrap();
+        for a in Activation::all().filter(Activation::is_pointwise) {
+            let y = a.apply_tensor(&x).unwrap().to_f64_vec();
+            let min = y.iter().fold(f64::INFINITY, |m, &v| m.min(v));
+            let max = y.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+            let info = a.info();
+            assert!(
+                min >= info.range_min - 1e-12,
+                "{a}: min {min} below {}",
+                info.range_min
+            );
+            assert!(
+                max <= info.range_max + 1e-12,
+                "{a}: max {max} above {}",
+                info.range_max
+            );
+            if info.range_min.is_finite() && !info.monotonic {
+                assert!(
+                    (min - info.range_min).abs() < 1e-9,
+                    "{a}: scanned min {min}, stated {}",
+                    info.range_min
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sigmoid_slope_is_a_quarter_and_tanh_one() {
+        assert_eq!(Activation::Sigmoid.info().max_derivative, 0.25);
+        assert_eq!(Activation::Tanh.info().max_derivative, 1.0);
+    }
+}

@@ -1,0 +1,124 @@
+//! `elu`: the exponential linear unit (Clevert, Unterthiner & Hochreiter 2016),
+//! `f(x) = x` for `x > 0`, `alpha (e^x - 1)` otherwise.
+//!
+//! `f'(x) = 1` for `x > 0`, else `alpha e^x`; `f''(x) = 0` for `x > 0`, else
+//! `alpha e^x`. At 0 both take the left branch, as PyTorch's `elu_backward` does
+//! (`elu'(0) = alpha`). Negative outputs push the mean activation towards zero.
+//! PyTorch: `F.elu(x, alpha)`.
+//!
+//! Numerics: `alpha * expm1(x)`, exact near 0 where `e^x - 1` would cancel.
+
+use super::{Pointwise, apply, blend, pointwise, positive_mask};
+use crate::{Element, Error, Result, Tensor, Var};
+
+/// The `elu` kernel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Elu {
+    /// The parameter (see the module docs).
+    pub alpha: f64,
+}
+
+impl Pointwise for Elu {
+    fn name(&self) -> &'static str {
+        "elu"
+    }
+
+    fn describe(&self) -> String {
+        format!("elu(alpha={})", self.alpha)
+    }
+
+    #[inline(always)]
+    fn f<T: Element>(self, x: T) -> T {
+        if x > T::zero() {
+            x
+        } else {
+            T::of(self.alpha) * x.exp_m1()
+        }
+    }
+
+    #[inline(always)]
+    fn df<T: Element>(self, x: T, _y: T) -> T {
+        if x > T::zero() {
+            T::one()
+        } else {
+            T::of(self.alpha) * x.exp()
+        }
+    }
+
+    #[inline(always)]
+    fn d2f<T: Element>(self, x: T, _y: T) -> T {
+        if x > T::zero() {
+            T::zero()
+        } else {
+            T::of(self.alpha) * x.exp()
+        }
+    }
+
+    fn composite(self, x: &Var) -> Result<Var> {
+        let m = positive_mask(x);
+        // exp of min(x, 0): the negative branch stays finite where x is large.
+        let neg_part = x.mul(&Var::untracked(m.value().neg().add_scalar(1.0)))?;
+        let curve = neg_part.exp()?.add_scalar(-1.0)?.mul_scalar(self.alpha)?;
+        blend(&m, x, &curve)
+    }
+}
+
+impl Tensor {
+    /// `x` for `x > 0`, else `alpha (e^x - 1)`; one recorded node. Plain maths, nothing recorded.
+    pub fn elu(&self, alpha: f64) -> Result<Tensor> {
+        if !alpha.is_finite() {
+            return Err(Error::invalid(
+                "elu",
+                format!("alpha must be finite (got {alpha})"),
+            ));
+        }
+        Ok(pointwise(self, Elu { alpha }))
+    }
+}
+
+impl Var {
+    /// `x` for `x > 0`, else `alpha (e^x - 1)`; one recorded node.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a bad parameter; the recording errors of [`Var::apply`].
+    #[track_caller]
+    pub fn elu(&self, alpha: f64) -> Result<Var> {
+        if !alpha.is_finite() {
+            return Err(Error::invalid(
+                "elu",
+                format!("alpha must be finite (got {alpha})"),
+            ));
+        }
+        apply(self, Elu { alpha })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::activation::checks::*;
+    use crate::testing::*;
+
+    #[test]
+    fn elu_passes_the_standard_checks() {
+        standard_checks(Elu { alpha: 1.0 }, &[0.0]);
+        standard_checks(Elu { alpha: 0.5 }, &[0.0]);
+    }
+
+    #[test]
+    fn elu_derivative_at_zero_is_alpha() {
+        let (_, d1, d2) = engine_derivatives(Elu { alpha: 0.5 }, &t64(&[0.0], &[1]));
+        assert_eq!(d1.to_f64_vec(), vec![0.5]);
+        assert_eq!(d2.to_f64_vec(), vec![0.5]);
+    }
+
+    #[test]
+    fn elu_rejects_a_non_finite_alpha() {
+        let tape = crate::Tape::new();
+        let x = tape.var(t64(&[1.0], &[1]));
+        assert_eq!(
+            x.elu(f64::NAN).unwrap_err().to_string(),
+            "elu: alpha must be finite (got NaN)"
+        );
+    }
+}

@@ -1,0 +1,372 @@
+//! Activation functions: each one node on the tape with its own gradient rule.
+//!
+//! A pointwise activation is a [`Pointwise`] kernel: the function `f` and its first two
+//! derivatives `f'` and `f''` as scalar formulas (written for numerical accuracy, not
+//! brevity), plus the same function composed from primitive ops. Three generic ops
+//! carry any kernel:
+//!
+//! - [`ActFn`]: `y = f(x)`. Its rule is `g * f'(x)`, fused into one pass when no graph
+//!   of the gradient is recorded, and `g * [f'](x)` (a recorded [`ActDeriv`] node)
+//!   when it is.
+//! - [`ActDeriv`] of order 1: `f'(x)` as a node, whose rule is `g * f''(x)` (fused), or
+//!   `g * [f''](x)` when recording.
+//! - [`ActDeriv`] of order 2: `f''(x)` as a node. Its rule, the third derivative, is
+//!   obtained by differentiating the composite formula three times: exact, but computed
+//!   from primitives, so less robust at extreme inputs than the first two.
+//!
+//! So values, gradients and second derivatives (Hessian-vector products, grad of grad)
+//! all come from the hand-checked kernels, and every higher order still works.
+//!
+//! At kinks the derivative is PyTorch's choice: `relu'(0) = 0`, `leaky_relu'(0) = slope`,
+//! `relu6'` and `hardtanh'` are 0 at the corners, `elu'(0) = alpha`, and so on; each
+//! file says which.
+//!
+//! Softmax, log-softmax (vector functions along an axis) and PReLU (a learned slope, a
+//! second input) are ops of their own in this module.
+
+pub mod celu;
+pub mod elu;
+pub mod gelu;
+pub mod gelu_tanh;
+pub mod hardsigmoid;
+pub mod hardswish;
+pub mod hardtanh;
+pub mod identity;
+pub mod leaky_relu;
+pub mod log_sigmoid;
+pub mod log_softmax;
+pub mod mish;
+pub mod prelu;
+pub mod relu;
+pub mod relu6;
+pub mod selu;
+pub mod sigmoid;
+pub mod silu;
+pub mod softmax;
+pub mod softplus;
+pub mod softsign;
+pub mod swish;
+pub mod tanh;
+
+#[cfg(test)]
+pub(crate) mod checks;
+
+use crate::tensor::kernel::{self, BinaryFn, TernaryFn, UnaryFn};
+use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tape, Tensor, Var};
+
+/// A pointwise activation: value and first two derivatives as scalar kernels, and the
+/// same function composed from primitive ops.
+///
+/// Implement it to add an activation of your own; [`ActFn`] makes it an op. The
+/// kernels receive both `x` and `y = f(x)`, so each can use whichever is more accurate
+/// or cheaper.
+pub trait Pointwise: Copy + 'static {
+    /// Lower-case name (`"sigmoid"`).
+    fn name(&self) -> &'static str;
+
+    /// Name with parameters (`"leaky_relu(slope=0.1)"`), for graph exports.
+    fn describe(&self) -> String {
+        self.name().to_string()
+    }
+
+    /// `f(x)`.
+    fn f<T: Element>(self, x: T) -> T;
+
+    /// `f'(x)`, given `x` and `y = f(x)`.
+    fn df<T: Element>(self, x: T, y: T) -> T;
+
+    /// `f''(x)`, given `x` and `y = f(x)`.
+    fn d2f<T: Element>(self, x: T, y: T) -> T;
+
+    /// The same function composed from primitive Var ops: differentiated for third and
+    /// higher derivatives, and used in tests to cross-check the kernels.
+    ///
+    /// # Errors
+    /// The errors of the Var ops it uses.
+    fn composite(self, x: &Var) -> Result<Var>;
+}
+
+/// `y = f(x)` for a [`Pointwise`] kernel.
+#[derive(Clone, Copy, Debug)]
+pub struct ActFn<K>(pub K);
+
+/// `f'(x)` (order 1) or `f''(x)` (order 2) of a [`Pointwise`] kernel, as a node: what
+/// the graph of a gradient records. `y` is `f(x)`, saved by the forward.
+#[derive(Clone, Debug)]
+pub struct ActDeriv<K> {
+    kernel: K,
+    order: u8,
+    y: Tensor,
+}
+
+#[derive(Clone, Copy)]
+struct ValueFn<K>(K);
+impl<K: Pointwise> UnaryFn for ValueFn<K> {
+    #[inline(always)]
+    fn eval<T: Element>(self, x: T) -> T {
+        self.0.f(x)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct DerivFn<K>(K, u8);
+impl<K: Pointwise> BinaryFn for DerivFn<K> {
+    #[inline(always)]
+    fn eval<T: Element>(self, x: T, y: T) -> T {
+        if self.1 == 1 {
+            self.0.df(x, y)
+        } else {
+            self.0.d2f(x, y)
+        }
+    }
+}
+
+/// `g * f^(order)(x)` in one pass.
+#[derive(Clone, Copy)]
+struct GradFn<K>(K, u8);
+impl<K: Pointwise> TernaryFn for GradFn<K> {
+    #[inline(always)]
+    fn eval<T: Element>(self, g: T, x: T, y: T) -> T {
+        if self.1 == 1 {
+            g * self.0.df(x, y)
+        } else {
+            g * self.0.d2f(x, y)
+        }
+    }
+}
+
+/// `f(x)` elementwise for a kernel (no recording).
+pub fn pointwise<K: Pointwise>(x: &Tensor, k: K) -> Tensor {
+    kernel::map(x, ValueFn(k))
+}
+
+/// `f'(x)` (order 1) or `f''(x)` (order 2) elementwise, given `y = f(x)` (no recording).
+///
+/// # Errors
+/// [`Error::Shape`](crate::Error::Shape) if `x` and `y` differ in shape.
+pub fn pointwise_derivative<K: Pointwise>(
+    x: &Tensor,
+    y: &Tensor,
+    k: K,
+    order: u8,
+) -> Result<Tensor> {
+    if x.shape() != y.shape() {
+        return Err(crate::Error::shape(
+            "activation_derivative",
+            &[x.shape(), y.shape()],
+            "x and f(x) must have one shape",
+        ));
+    }
+    kernel::zip("activation_derivative", x, y, DerivFn(k, order))
+}
+
+impl<K: Pointwise> Op for ActFn<K> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    fn forward(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
+        Ok(pointwise(inputs[0], self.0))
+    }
+
+    fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
+        let (x, y) = (ctx.input(0), ctx.output());
+        let dx = if ctx.create_graph() {
+            let d1 = Var::apply(
+                ActDeriv {
+                    kernel: self.0,
+                    order: 1,
+                    y: y.value().clone(),
+                },
+                &[x],
+            )?;
+            grad.mul(&d1)?
+        } else {
+            ctx.fused(kernel::zip3(
+                self.0.name(),
+                grad.value(),
+                x.value(),
+                y.value(),
+                GradFn(self.0, 1),
+            )?)
+        };
+        Ok([Some(dx)].into_iter().collect())
+    }
+}
+
+impl<K: Pointwise> Op for ActDeriv<K> {
+    fn name(&self) -> &'static str {
+        if self.order == 1 {
+            "activation_derivative"
+        } else {
+            "activation_second_derivative"
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{}{}",
+            self.kernel.describe(),
+            if self.order == 1 { "'" } else { "''" }
+        )
+    }
+
+    fn forward(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
+        pointwise_derivative(inputs[0], &self.y, self.kernel, self.order)
+    }
+
+    fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
+        let x = ctx.input(0);
+        let dx = match (self.order, ctx.create_graph()) {
+            (1, false) => ctx.fused(kernel::zip3(
+                self.kernel.name(),
+                grad.value(),
+                x.value(),
+                &self.y,
+                GradFn(self.kernel, 2),
+            )?),
+            (1, true) => {
+                let d2 = Var::apply(
+                    ActDeriv {
+                        kernel: self.kernel,
+                        order: 2,
+                        y: self.y.clone(),
+                    },
+                    &[x],
+                )?;
+                grad.mul(&d2)?
+            }
+            _ => composite_third_derivative(self.kernel, x, grad, ctx.create_graph())?,
+        };
+        Ok([Some(dx)].into_iter().collect())
+    }
+}
+
+/// `g * f'''(x)`, by differentiating the composite formula three times.
+fn composite_third_derivative<K: Pointwise>(
+    k: K,
+    x: &Var,
+    g: &Var,
+    create_graph: bool,
+) -> Result<Var> {
+    // When recording, differentiate on the caller's tape so the result stays connected
+    // to x; otherwise on a scratch tape.
+    let (tape, xv) = match x.tape() {
+        Some(t) if create_graph && x.requires_grad() => (t.clone(), x.clone()),
+        _ => {
+            let t = Tape::new();
+            let v = t.var(x.value().clone());
+            (t, v)
+        }
+    };
+    let ones = Var::untracked(x.value().ones_like());
+    let y = k.composite(&xv)?;
+    let d1 = first(tape.vjp(&y, &ones, &[&xv], true)?);
+    let d2 = first(tape.vjp(&d1, &ones, &[&xv], true)?);
+    let g = if create_graph { g.clone() } else { g.detach() };
+    Ok(first(tape.vjp(&d2, &g, &[&xv], create_graph)?))
+}
+
+fn first(mut v: Vec<Var>) -> Var {
+    // vjp returns exactly one gradient per input, and each call above passes one input.
+    v.swap_remove(0)
+}
+
+/// Applies a pointwise kernel to a Var: one recorded node.
+///
+/// # Errors
+/// The recording errors of [`Var::apply`].
+#[track_caller]
+pub fn apply<K: Pointwise>(x: &Var, k: K) -> Result<Var> {
+    Var::apply(ActFn(k), &[x])
+}
+
+/// `1` where `x > 0`, else `0`, as a constant of `x`'s dtype: the mask that the
+/// composite forms of piecewise activations use.
+pub(crate) fn positive_mask(x: &Var) -> Var {
+    #[derive(Clone, Copy)]
+    struct Positive;
+    impl UnaryFn for Positive {
+        #[inline(always)]
+        fn eval<T: Element>(self, x: T) -> T {
+            if x > T::zero() { T::one() } else { T::zero() }
+        }
+    }
+    Var::untracked(kernel::map(x.value(), Positive))
+}
+
+/// `1` where `keep(x)` holds for the element (read as `f64`), else `0`: a constant
+/// mask for the composite forms of piecewise activations.
+pub(crate) fn indicator(x: &Var, keep: impl Fn(f64) -> bool) -> Result<Var> {
+    let values: Vec<f64> = x
+        .value()
+        .to_f64_vec()
+        .into_iter()
+        .map(|t| if keep(t) { 1.0 } else { 0.0 })
+        .collect();
+    let mask = Tensor::from_vec(values, x.shape().clone())?.to_dtype(x.dtype());
+    Ok(Var::untracked(mask))
+}
+
+/// `|x|` as `x * s` with the constant `s = 1` for `x >= 0` and `-1` below: unlike
+/// `abs`, whose subgradient at 0 is 0, its derivative is `s`, so smooth functions of
+/// `|x|` (such as `e^-|x|` inside the logistic) keep their true derivative at 0.
+pub(crate) fn magnitude(x: &Var) -> Result<Var> {
+    let s = indicator(x, |t| t >= 0.0)?
+        .value()
+        .mul_scalar(2.0)
+        .add_scalar(-1.0);
+    x.mul(&Var::untracked(s))
+}
+
+/// `-1`, `0` or `1` by the sign of `x` (0 at 0).
+#[inline(always)]
+pub(crate) fn sign<T: Element>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// `a` where `mask` is 1 and `b` where it is 0, as `a * mask + b * (1 - mask)`; both
+/// branches must be finite everywhere.
+pub(crate) fn blend(mask: &Var, a: &Var, b: &Var) -> Result<Var> {
+    let inverse = Var::untracked(mask.value().neg().add_scalar(1.0));
+    a.mul(mask)?.add(&b.mul(&inverse)?)
+}
+
+/// The logistic sigmoid `1 / (1 + e^-x)` in a form that neither overflows nor loses
+/// precision: with `e = e^-|x|`, `1 / (1 + e)` for `x >= 0` and `e / (1 + e)` below.
+#[inline(always)]
+pub(crate) fn logistic<T: Element>(x: T) -> T {
+    let e = (-x.abs()).exp();
+    let r = T::one() / (T::one() + e);
+    if x >= T::zero() { r } else { e * r }
+}
+
+/// `sigma'(x) = sigma(x) sigma(-x) = e / (1 + e)^2` with `e = e^-|x|`: accurate to a
+/// few ulps for every `x` (the textbook `y (1 - y)` loses everything once `y` rounds
+/// to 1).
+#[inline(always)]
+pub(crate) fn logistic_slope<T: Element>(x: T) -> T {
+    let e = (-x.abs()).exp();
+    let r = T::one() / (T::one() + e);
+    e * r * r
+}
+
+/// `sigma''(x) = sigma'(x) (1 - 2 sigma(x))`, with `1 - 2 sigma(x) = -tanh(x / 2)`
+/// computed as `sign(x) expm1(-|x|) / (1 + e)`: no cancellation near 0.
+#[inline(always)]
+pub(crate) fn logistic_curvature<T: Element>(x: T) -> T {
+    let e = (-x.abs()).exp();
+    let em1 = (-x.abs()).exp_m1();
+    let r = T::one() / (T::one() + e);
+    sign(x) * e * em1 * r * r * r
+}

@@ -1,0 +1,135 @@
+//! `softmax` along an axis: `y_i = e^(x_i) / sum_j e^(x_j)` (Bridle 1990), the output
+//! activation for multi-class classification.
+//!
+//! Jacobian `dy_i/dx_j = y_i (delta_ij - y_j)`, so the gradient is
+//! `dx = y * (g - sum(g * y))` along the axis; its diagonal is at most 1/4. Gradients
+//! sum to zero along the axis (adding a constant to every input changes nothing).
+//! PyTorch: `torch.softmax(x, dim)`.
+//!
+//! Numerics: the row maximum is subtracted before exponentiating, so inputs of any
+//! magnitude give no overflow.
+
+use smallvec::smallvec;
+
+use crate::tensor::reduce::{Reduce, reduce};
+use crate::{BackwardCtx, InputGrads, Op, Result, Tensor, Var};
+
+/// The `softmax` op along a resolved axis.
+#[derive(Clone, Copy, Debug)]
+pub struct Softmax {
+    axis: usize,
+}
+
+impl Op for Softmax {
+    fn name(&self) -> &'static str {
+        "softmax"
+    }
+
+    fn describe(&self) -> String {
+        format!("softmax(axis={})", self.axis)
+    }
+
+    fn forward(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
+        softmax_along(inputs[0], self.axis)
+    }
+
+    fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
+        let y = ctx.output();
+        let axis = [self.axis as isize];
+        // dx = y * (g - sum(g * y)) along the axis; Var ops, so it differentiates again.
+        let dot = grad.mul(y)?.sum(&axis, true)?;
+        let dx = y.mul(&grad.sub(&dot)?)?;
+        Ok(smallvec![Some(dx)])
+    }
+}
+
+/// Softmax along a resolved axis of a tensor.
+pub(crate) fn softmax_along(x: &Tensor, axis: usize) -> Result<Tensor> {
+    let shifted = x.sub(&reduce(x, &[axis], true, Reduce::Max)?)?;
+    let e = shifted.exp();
+    e.div(&reduce(&e, &[axis], true, Reduce::Sum)?)
+}
+
+impl Tensor {
+    /// Softmax along `axis` (negative counts from the end). Plain maths.
+    ///
+    /// # Errors
+    /// [`Error::Axis`](crate::Error::Axis) for an axis out of range;
+    /// [`Error::Shape`](crate::Error::Shape) if the axis is empty.
+    pub fn softmax(&self, axis: isize) -> Result<Tensor> {
+        softmax_along(self, self.shape().axis("softmax", axis)?)
+    }
+}
+
+impl Var {
+    /// Softmax along `axis` (negative counts from the end); one recorded node.
+    ///
+    /// # Shapes
+    /// Any shape with at least one dimension; the output has the input's shape.
+    ///
+    /// # Errors
+    /// [`Error::Axis`](crate::Error::Axis) for an axis out of range;
+    /// [`Error::Shape`](crate::Error::Shape) if the axis is empty.
+    #[track_caller]
+    pub fn softmax(&self, axis: isize) -> Result<Var> {
+        let axis = self.shape().axis("softmax", axis)?;
+        Var::apply(Softmax { axis }, &[self])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::*;
+    use crate::{DType, Tape, Tensor};
+
+    #[test]
+    fn softmax_gradchecks_along_every_axis_of_a_3d_tensor() {
+        let x = randn(&[2, 3, 4], 20).mul_scalar(2.0);
+        for axis in [0, 1, 2, -1] {
+            check_op(move |v| v[0].softmax(axis), &[x.clone()]);
+        }
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one_and_gradients_sum_to_zero() {
+        let x = randn(&[2, 3, 4], 21).mul_scalar(3.0);
+        for axis in [0isize, 1, 2] {
+            let y = x.softmax(axis).unwrap();
+            let sums = y.sum(&[axis], false).unwrap().to_f64_vec();
+            assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-14), "{sums:?}");
+            let tape = Tape::new();
+            let xv = tape.var(x.clone());
+            let w = tape.constant(randn(&[2, 3, 4], 22));
+            let l = xv
+                .softmax(axis)
+                .unwrap()
+                .mul(&w)
+                .unwrap()
+                .sum_all()
+                .unwrap();
+            let g = tape.grad(&l, &[&xv], false).unwrap().remove(0);
+            let gs = g.value().sum(&[axis], false).unwrap().to_f64_vec();
+            assert!(gs.iter().all(|s| s.abs() < 1e-14), "{gs:?}");
+        }
+    }
+
+    #[test]
+    fn softmax_is_finite_for_huge_inputs() {
+        for dtype in [DType::F32, DType::F64] {
+            let x = Tensor::from_vec(vec![1e4, -1e4, 0.0, 1e4 - 1.0], &[1, 4])
+                .unwrap()
+                .to_dtype(dtype);
+            let y = x.softmax(-1).unwrap().to_f64_vec();
+            assert!(y.iter().all(|v| v.is_finite()));
+            assert!((y[0] - 1.0 / (1.0 + (-1.0f64).exp())).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn softmax_rejects_a_bad_axis() {
+        assert_eq!(
+            randn(&[2, 3], 1).softmax(2).unwrap_err().to_string(),
+            "softmax: axis 2 is out of range for a 2-D tensor (valid: -2 to 1)"
+        );
+    }
+}
