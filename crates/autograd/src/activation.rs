@@ -591,11 +591,11 @@ const GELU_TANH_MAX_SLOPE: f64 = 1.128_993_068_658_771_8;
 /// min of silu, at x = -1.278464543.
 const SILU_MIN: f64 = -0.278_464_542_761_073_8;
 /// max of silu', at x = 2.399357281.
-const SILU_MAX_SLOPE: f64 = 1.099_839_320_128_866_9;
+const SILU_MAX_SLOPE: f64 = 1.099_839_320_128_867;
 /// min of mish, at x = -1.192431215.
 const MISH_MIN: f64 = -0.308_843_413_017_250_4;
 /// max of mish', at x = 1.490571179.
-const MISH_MAX_SLOPE: f64 = 1.088_498_161_251_727_9;
+const MISH_MAX_SLOPE: f64 = 1.088_498_161_251_728;
 
 impl fmt::Display for Activation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

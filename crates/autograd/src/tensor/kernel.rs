@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn broadcast_to_repeats_along_unit_dims() {
-        let a = Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1]).unwrap();
+        let a = Tensor::from_vec(vec![1.0f32, 2.0], [2, 1]).unwrap();
         let b = broadcast_to("t", &a, &Shape::new(&[3, 2, 2])).unwrap();
         assert_eq!(
             b.to_vec::<f32>().unwrap(),

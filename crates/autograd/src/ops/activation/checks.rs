@@ -72,12 +72,12 @@ fn away_from(values: Vec<f64>, kinks: &[f64], gap: f64) -> Vec<f64> {
 pub(crate) fn standard_checks<K: Pointwise>(k: K, kinks: &[f64]) {
     // 1. gradcheck, first and second order, on random inputs over [-6, 6] and on an
     //    empty tensor.
-    let raw: Vec<f64> = Tensor::randn(&[3, 4], DType::F64, 42)
+    let raw: Vec<f64> = Tensor::randn([3, 4], DType::F64, 42)
         .mul_scalar(2.5)
         .to_f64_vec();
-    let x = Tensor::from_vec(away_from(raw, kinks, 0.05), &[3, 4]).unwrap();
-    check_op(|v| apply(&v[0], k), &[x.clone()]);
-    check_op(|v| apply(&v[0], k), &[Tensor::zeros(&[0, 2], DType::F64)]);
+    let x = Tensor::from_vec(away_from(raw, kinks, 0.05), [3, 4]).unwrap();
+    check_op(|v| apply(&v[0], k), std::slice::from_ref(&x));
+    check_op(|v| apply(&v[0], k), &[Tensor::zeros([0, 2], DType::F64)]);
 
     // 2. The composite formula agrees with the kernels: value, first and second
     //    derivative, away from kinks and at moderate inputs where it is accurate.
@@ -89,7 +89,7 @@ pub(crate) fn standard_checks<K: Pointwise>(k: K, kinks: &[f64]) {
             kinks,
             0.01,
         ),
-        &[49],
+        [49],
     )
     .unwrap();
     let (y, d1, d2) = engine_derivatives(k, &grid);
@@ -100,7 +100,7 @@ pub(crate) fn standard_checks<K: Pointwise>(k: K, kinks: &[f64]) {
 
     // 3. The third derivative (through the composite) matches a central difference of
     //    the second-derivative kernel.
-    let pts = Tensor::from_vec(away_from(vec![-2.3, -0.7, 0.4, 1.9], kinks, 0.05), &[4]).unwrap();
+    let pts = Tensor::from_vec(away_from(vec![-2.3, -0.7, 0.4, 1.9], kinks, 0.05), [4]).unwrap();
     let d3 = engine_third(k, &pts).to_f64_vec();
     let h = 1e-5;
     let (_, _, d2p) = engine_derivatives(k, &pts.add_scalar(h));
@@ -119,7 +119,7 @@ pub(crate) fn standard_checks<K: Pointwise>(k: K, kinks: &[f64]) {
         -1e4, -1000.0, -50.0, -20.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 20.0, 50.0, 1000.0, 1e4,
     ];
     for dtype in [DType::F32, DType::F64] {
-        let x = Tensor::from_vec(extreme.to_vec(), &[extreme.len()])
+        let x = Tensor::from_vec(extreme.to_vec(), [extreme.len()])
             .unwrap()
             .to_dtype(dtype);
         let (y, d1, d2) = engine_derivatives(k, &x);

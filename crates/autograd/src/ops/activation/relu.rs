@@ -19,9 +19,7 @@ impl Pointwise for Relu {
 
     #[inline(always)]
     fn f<T: Element>(self, x: T) -> T {
-        if x > T::zero() {
-            x
-        } else if x.is_nan() {
+        if x > T::zero() || x.is_nan() {
             x
         } else {
             T::zero()
