@@ -93,29 +93,20 @@ impl Tape {
         out
     }
 
-    /// The nodes in a topological order (petgraph's `toposort`; every input before its
-    /// consumers), one line each: `#id op shape dtype <- inputs`.
+    /// The nodes in a topological order, one line each: `#id op shape dtype <- inputs`.
+    ///
+    /// The order is the order of creation, which is topological by construction (a node
+    /// can only refer to nodes that existed when it was made); it is also the order in
+    /// which the forward pass ran, which makes the listing read like the program.
     pub fn topological_listing(&self) -> Vec<String> {
         let g = self.graph();
-        let order = petgraph::algo::toposort(&g, None)
-            // A tape only ever appends nodes that refer to earlier ones: no cycle exists.
-            .unwrap_or_else(|_| g.node_indices().collect());
-        order
-            .into_iter()
-            .map(|idx| {
-                let n = &g[idx];
+        g.node_weights()
+            .map(|n| {
                 let inputs: Vec<String> = n.inputs.iter().map(|i| format!("#{i}")).collect();
                 if inputs.is_empty() {
                     format!("#{} {} {} {}", n.id, n.label, n.shape, n.dtype)
                 } else {
-                    format!(
-                        "#{} {} {} {} <- {}",
-                        n.id,
-                        n.label,
-                        n.shape,
-                        n.dtype,
-                        inputs.join(", ")
-                    )
+                    format!("#{} {} {} {} <- {}", n.id, n.label, n.shape, n.dtype, inputs.join(", "))
                 }
             })
             .collect()
