@@ -33,7 +33,9 @@ impl Op for BroadcastTo {
     }
 
     fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
-        Ok([Some(grad.sum_to(ctx.input(0).shape())?)].into_iter().collect())
+        Ok([Some(grad.sum_to(ctx.input(0).shape())?)]
+            .into_iter()
+            .collect())
     }
 }
 
@@ -51,7 +53,9 @@ impl Op for SumTo {
     }
 
     fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
-        Ok([Some(grad.broadcast_to(ctx.input(0).shape())?)].into_iter().collect())
+        Ok([Some(grad.broadcast_to(ctx.input(0).shape())?)]
+            .into_iter()
+            .collect())
     }
 }
 

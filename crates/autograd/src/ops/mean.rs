@@ -63,7 +63,10 @@ mod tests {
     #[test]
     fn mean_matches_sum_over_count() {
         let x = t64(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
-        assert_eq!(x.mean(&[1], false).unwrap().to_vec::<f64>().unwrap(), vec![2.0, 5.0]);
+        assert_eq!(
+            x.mean(&[1], false).unwrap().to_vec::<f64>().unwrap(),
+            vec![2.0, 5.0]
+        );
         assert_eq!(x.mean_all().to_scalar::<f64>().unwrap(), 3.5);
     }
 }

@@ -21,7 +21,11 @@ impl Op for Sum {
     }
 
     fn describe(&self) -> String {
-        format!("sum(axes={:?}, keepdim={})", self.axes.as_slice(), self.keepdim)
+        format!(
+            "sum(axes={:?}, keepdim={})",
+            self.axes.as_slice(),
+            self.keepdim
+        )
     }
 
     fn forward(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
@@ -73,7 +77,13 @@ impl Var {
     #[track_caller]
     pub fn sum_all(&self) -> Result<Var> {
         let axes = (0..self.shape().ndim()).collect();
-        Var::apply(Sum { axes, keepdim: false }, &[self])
+        Var::apply(
+            Sum {
+                axes,
+                keepdim: false,
+            },
+            &[self],
+        )
     }
 }
 

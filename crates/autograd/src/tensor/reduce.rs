@@ -183,7 +183,15 @@ mod tests {
         let t = Tensor::randn(&[3, 4, 5, 2], DType::F64, 3);
         let v = t.to_f64_vec();
         let dims = [3usize, 4, 5, 2];
-        for axes in [vec![0], vec![1], vec![3], vec![0, 2], vec![1, 2], vec![0, 1, 2, 3], vec![1, 3]] {
+        for axes in [
+            vec![0],
+            vec![1],
+            vec![3],
+            vec![0, 2],
+            vec![1, 2],
+            vec![0, 1, 2, 3],
+            vec![1, 3],
+        ] {
             let got = reduce(&t, &axes, true, Reduce::Sum).unwrap();
             let out_shape = got.shape().clone();
             let ostr = out_shape.strides();
@@ -210,9 +218,18 @@ mod tests {
     #[test]
     fn keepdim_controls_the_output_shape() {
         let t = Tensor::ones(&[2, 3, 4], DType::F32);
-        assert_eq!(reduce(&t, &[1], false, Reduce::Sum).unwrap().dims(), &[2, 4]);
-        assert_eq!(reduce(&t, &[1], true, Reduce::Sum).unwrap().dims(), &[2, 1, 4]);
-        assert_eq!(reduce(&t, &[0, 1, 2], false, Reduce::Sum).unwrap().dims(), &[] as &[usize]);
+        assert_eq!(
+            reduce(&t, &[1], false, Reduce::Sum).unwrap().dims(),
+            &[2, 4]
+        );
+        assert_eq!(
+            reduce(&t, &[1], true, Reduce::Sum).unwrap().dims(),
+            &[2, 1, 4]
+        );
+        assert_eq!(
+            reduce(&t, &[0, 1, 2], false, Reduce::Sum).unwrap().dims(),
+            &[] as &[usize]
+        );
     }
 
     #[test]
@@ -226,7 +243,10 @@ mod tests {
         assert!(m[1].is_nan());
         let e = Tensor::zeros(&[0, 3], DType::F32);
         assert!(reduce(&e, &[0], false, Reduce::Max).is_err());
-        assert_eq!(reduce(&e, &[0], false, Reduce::Sum).unwrap().to_f64_vec(), vec![0.0; 3]);
+        assert_eq!(
+            reduce(&e, &[0], false, Reduce::Sum).unwrap().to_f64_vec(),
+            vec![0.0; 3]
+        );
     }
 
     #[test]
