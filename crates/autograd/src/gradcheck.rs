@@ -325,7 +325,7 @@ mod tests {
 
     #[test]
     fn gradcheck_catches_a_wrong_first_derivative() {
-        let x = Tensor::randn(&[4], DType::F64, 1);
+        let x = Tensor::randn([4], DType::F64, 1);
         let r = gradcheck(
             |v| Var::apply(SquareWrongRule, &[&v[0]]),
             &[x],
@@ -339,14 +339,18 @@ mod tests {
 
     #[test]
     fn gradcheck_catches_a_rule_that_breaks_second_order() {
-        let x = Tensor::randn(&[4], DType::F64, 2);
+        let x = Tensor::randn([4], DType::F64, 2);
         let opts = GradcheckOptions::default();
         let first_only = GradcheckOptions {
             second_order: false,
             ..opts.clone()
         };
         let f = |v: &[Var]| Var::apply(SquareDetachedRule, &[&v[0]]);
-        assert!(gradcheck(f, &[x.clone()], &first_only).unwrap().passed);
+        assert!(
+            gradcheck(f, std::slice::from_ref(&x), &first_only)
+                .unwrap()
+                .passed
+        );
         let r = gradcheck(f, &[x], &opts).unwrap();
         assert!(!r.passed);
         assert_eq!(r.worst.as_ref().unwrap().order, 2);
@@ -354,8 +358,8 @@ mod tests {
 
     #[test]
     fn gradcheck_passes_a_composite_and_reports_the_count() {
-        let x = Tensor::randn(&[2, 3], DType::F64, 3);
-        let y = Tensor::randn(&[3], DType::F64, 4);
+        let x = Tensor::randn([2, 3], DType::F64, 3);
+        let y = Tensor::randn([3], DType::F64, 4);
         let r = gradcheck(
             |v| v[0].mul(&v[1])?.exp(),
             &[x, y],

@@ -171,9 +171,12 @@ mod tests {
         let x = randn(&[2, 3, 4], 13);
         check_op(
             |v| v[0].reshape([6, 4])?.powf(2.0)?.sum(&[1], false),
-            &[x.clone()],
+            std::slice::from_ref(&x),
         );
-        check_op(|v| v[0].reshape_infer(&[4, -1])?.powf(2.0), &[x.clone()]);
+        check_op(
+            |v| v[0].reshape_infer(&[4, -1])?.powf(2.0),
+            std::slice::from_ref(&x),
+        );
         check_op(
             |v| v[0].flatten(1)?.unsqueeze(0)?.squeeze(0)?.powf(3.0),
             &[x],

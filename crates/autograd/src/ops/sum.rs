@@ -105,10 +105,13 @@ mod tests {
         let x = randn(&[2, 3, 4], 10);
         for axes in [&[][..], &[0], &[1], &[2], &[-1], &[0, 2], &[0, 1, 2]] {
             for keepdim in [false, true] {
-                check_op(move |v| v[0].sum(axes, keepdim)?.powf(2.0), &[x.clone()]);
+                check_op(
+                    move |v| v[0].sum(axes, keepdim)?.powf(2.0),
+                    std::slice::from_ref(&x),
+                );
             }
         }
-        check_op(|v| v[0].sum_all()?.powf(2.0), &[x.clone()]);
+        check_op(|v| v[0].sum_all()?.powf(2.0), std::slice::from_ref(&x));
         check_op(|v| v[0].sum(&[0], false), &[randn(&[0, 3], 1)]);
     }
 

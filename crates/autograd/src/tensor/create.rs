@@ -203,8 +203,8 @@ mod tests {
 
     #[test]
     fn seeded_samples_repeat_and_have_the_right_moments() {
-        let a = Tensor::randn(&[20000], DType::F64, 7);
-        let b = Tensor::randn(&[20000], DType::F64, 7);
+        let a = Tensor::randn([20000], DType::F64, 7);
+        let b = Tensor::randn([20000], DType::F64, 7);
         assert_eq!(a.to_vec::<f64>().unwrap(), b.to_vec::<f64>().unwrap());
         let v = a.to_vec::<f64>().unwrap();
         let mean = v.iter().sum::<f64>() / v.len() as f64;
@@ -212,13 +212,13 @@ mod tests {
         // Standard errors: 1/sqrt(n) = 0.007 for the mean, sqrt(2/n) = 0.01 for the variance.
         assert!(mean.abs() < 0.04, "mean {mean}");
         assert!((var - 1.0).abs() < 0.05, "variance {var}");
-        let u = Tensor::rand_uniform(&[1000], -2.0, 3.0, DType::F32, 1).unwrap();
+        let u = Tensor::rand_uniform([1000], -2.0, 3.0, DType::F32, 1).unwrap();
         assert!(
             u.to_vec::<f32>()
                 .unwrap()
                 .iter()
                 .all(|&x| (-2.0..3.0).contains(&x))
         );
-        assert!(Tensor::rand_uniform(&[3], 1.0, 1.0, DType::F32, 1).is_err());
+        assert!(Tensor::rand_uniform([3], 1.0, 1.0, DType::F32, 1).is_err());
     }
 }

@@ -88,14 +88,14 @@ mod tests {
 
     #[test]
     fn display_shows_shape_dtype_and_values() {
-        let t = Tensor::from_vec(vec![1.0f32, 2.5, -3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+        let t = Tensor::from_vec(vec![1.0f32, 2.5, -3.0, 4.0, 5.0, 6.0], [2, 3]).unwrap();
         assert_eq!(
             t.to_string(),
             "Tensor[2, 3] f32\n[[1, 2.5, -3],\n [4, 5, 6]]"
         );
         assert_eq!(Tensor::scalar(0.5f64).to_string(), "Tensor[] f64\n0.5");
         assert_eq!(
-            Tensor::zeros(&[0, 2], DType::F32).to_string(),
+            Tensor::zeros([0, 2], DType::F32).to_string(),
             "Tensor[0, 2] f32\n[]"
         );
     }

@@ -74,6 +74,10 @@ pub fn zip<K: BinaryFn>(op: &'static str, a: &Tensor, b: &Tensor, k: K) -> Resul
 ///
 /// # Errors
 /// [`Error::DTypeMismatch`] or [`Error::Shape`], naming `op`.
+#[expect(
+    dead_code,
+    reason = "for the fused backward kernels of activations (g * f'(x, y)), which are written on their own branches"
+)]
 pub fn zip3<K: TernaryFn>(
     op: &'static str,
     a: &Tensor,
@@ -364,7 +368,7 @@ mod tests {
 
     #[test]
     fn broadcast_to_repeats_along_unit_dims() {
-        let a = Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1]).unwrap();
+        let a = Tensor::from_vec(vec![1.0f32, 2.0], [2, 1]).unwrap();
         let b = broadcast_to("t", &a, &Shape::new(&[3, 2, 2])).unwrap();
         assert_eq!(
             b.to_vec::<f32>().unwrap(),
