@@ -5,12 +5,16 @@
 pub mod abs;
 pub mod add;
 pub mod broadcast;
+pub mod concat;
 pub mod div;
 pub mod erf;
 pub mod exp;
+pub mod gather;
+pub mod index_select;
 pub mod log;
 pub mod mean;
 pub mod mul;
+pub mod narrow;
 pub mod neg;
 pub mod powf;
 pub mod reshape;
