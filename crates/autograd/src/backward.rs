@@ -179,21 +179,20 @@ fn run(
     let anomaly = tape.anomaly_detection();
     // needs[i]: node i lies on a path from a target to the output, so its gradient is
     // wanted. Everything else is pruned: its rule never runs.
+    // A target is a node whose gradient is returned: with `AllVars` only the `Var`
+    // leaves, not every op node the pass goes through (whose gradients would otherwise
+    // all be kept until the pass ends and handed back in `Gradients`).
+    let is_target = |i: usize, kind: NodeKind| match targets {
+        Targets::AllVars => kind == NodeKind::Var,
+        Targets::Nodes(ids) => ids.contains(&i),
+    };
     let needs: Vec<bool> = {
         let nodes = tape.inner.nodes.borrow();
         let mut needs = vec![false; out_id + 1];
         for i in 0..=out_id {
-            let is_target = match targets {
-                Targets::AllVars => nodes[i].kind == NodeKind::Var,
-                Targets::Nodes(ids) => ids.contains(&i),
-            };
-            needs[i] = is_target || nodes[i].inputs.iter().any(|&j| needs[j]);
+            needs[i] = is_target(i, nodes[i].kind) || nodes[i].inputs.iter().any(|&j| needs[j]);
         }
         needs
-    };
-    let is_target = |i: usize| match targets {
-        Targets::AllVars => true,
-        Targets::Nodes(ids) => ids.contains(&i),
     };
 
     let mut grads: Vec<Option<Var>> = vec![None; out_id + 1];
@@ -213,7 +212,7 @@ fn run(
             let kind = nodes[i].kind;
             if kind != NodeKind::Op {
                 drop(nodes);
-                if is_target(i) {
+                if is_target(i, kind) {
                     found.insert(i, g);
                 }
                 continue;
@@ -244,8 +243,7 @@ fn run(
             })?;
             (kind, op, inputs, output, input_ids)
         };
-        debug_assert_eq!(kind, NodeKind::Op);
-        if is_target(i) {
+        if is_target(i, kind) {
             found.insert(i, g.clone());
         }
         let needs_grad: SmallVec<[bool; 4]> = input_ids.iter().map(|&j| needs[j]).collect();
@@ -352,4 +350,37 @@ fn run_hooks(tape: &Tape, i: usize, g: Var) -> Result<Var> {
     slot.extend(added);
     drop(map);
     outcome.map(|()| g)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tape;
+    use crate::testing::*;
+
+    #[test]
+    fn backward_returns_gradients_for_var_leaves_only() {
+        let tape = Tape::new();
+        let x = tape.var(t64(&[0.5, -1.0], &[2]));
+        let c = tape.constant(t64(&[2.0, 3.0], &[2]));
+        let h = x.mul(&c).unwrap().exp().unwrap();
+        let y = h.sum_all().unwrap();
+        let g = y.backward().unwrap();
+        assert_eq!(g.len(), 1);
+        assert!(g.get(&h).is_none());
+        assert!(g.get(&y).is_none());
+        assert!(g.get(&c).is_none());
+        let want = [2.0 * 1.0f64.exp(), 3.0 * (-3.0f64).exp()];
+        assert_close(&g.get(&x).unwrap().to_f64_vec(), &want, 1e-15, 0.0);
+    }
+
+    #[test]
+    fn grad_still_reaches_an_intermediate_node_asked_for() {
+        let tape = Tape::new();
+        let x = tape.var(t64(&[0.5, -1.0], &[2]));
+        let h = x.mul(&x).unwrap();
+        let y = h.mul_scalar(3.0).unwrap().sum_all().unwrap();
+        let g = tape.grad(&y, &[&h, &x], false).unwrap();
+        assert_eq!(g[0].value().to_f64_vec(), vec![3.0, 3.0]);
+        assert_eq!(g[1].value().to_f64_vec(), vec![3.0, -6.0]);
+    }
 }

@@ -106,7 +106,14 @@ impl Tape {
                 if inputs.is_empty() {
                     format!("#{} {} {} {}", n.id, n.label, n.shape, n.dtype)
                 } else {
-                    format!("#{} {} {} {} <- {}", n.id, n.label, n.shape, n.dtype, inputs.join(", "))
+                    format!(
+                        "#{} {} {} {} <- {}",
+                        n.id,
+                        n.label,
+                        n.shape,
+                        n.dtype,
+                        inputs.join(", ")
+                    )
                 }
             })
             .collect()

@@ -70,10 +70,19 @@ fn hooks_observe_the_complete_gradient_and_can_replace_it() {
     })
     .unwrap();
     // h is used twice: the hook sees the sum of both uses, 3 + 4 per element.
-    let y = h.mul_scalar(3.0).unwrap().add(&h.mul_scalar(4.0).unwrap()).unwrap().sum_all().unwrap();
+    let y = h
+        .mul_scalar(3.0)
+        .unwrap()
+        .add(&h.mul_scalar(4.0).unwrap())
+        .unwrap()
+        .sum_all()
+        .unwrap();
     let g = y.backward_retain().unwrap();
     assert_eq!(seen.get(), 14.0);
-    assert_eq!(g.get(&x).unwrap().to_vec::<f64>().unwrap(), vec![14.0, 14.0]);
+    assert_eq!(
+        g.get(&x).unwrap().to_vec::<f64>().unwrap(),
+        vec![14.0, 14.0]
+    );
 
     // A hook that zeroes the gradient stops it.
     h.register_hook(|g| Some(g.zeros_like())).unwrap();
@@ -86,10 +95,18 @@ fn a_hook_that_changes_the_shape_is_an_error() {
     let tape = Tape::new();
     let x = tape.var(t64(&[1.0, 2.0], &[2]));
     let h = x.exp().unwrap();
-    h.register_hook(|_| Some(Tensor::zeros([3], DType::F64))).unwrap();
+    h.register_hook(|_| Some(Tensor::zeros([3], DType::F64)))
+        .unwrap();
     let err = h.sum_all().unwrap().backward().unwrap_err();
-    assert!(matches!(err, Error::BadGradient { op: "hook", .. }), "{err}");
-    assert!(err.to_string().contains("replaced a [2] f64 gradient with a [3] f64 one"), "{err}");
+    assert!(
+        matches!(err, Error::BadGradient { op: "hook", .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("replaced a [2] f64 gradient with a [3] f64 one"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -124,7 +141,11 @@ fn rules_no_requested_gradient_needs_are_pruned() {
     let y = x.mul(&x).unwrap().add(&branch).unwrap().sum_all().unwrap();
     let g = tape.grad(&y, &[&x], false).unwrap();
     assert_eq!(g[0].value().to_vec::<f64>().unwrap(), vec![2.0]);
-    assert_eq!(calls.get(), 0, "the branch through w was differentiated for nothing");
+    assert_eq!(
+        calls.get(),
+        0,
+        "the branch through w was differentiated for nothing"
+    );
     let y2 = x.add(&branch).unwrap().sum_all().unwrap();
     tape.grad(&y2, &[&w], false).unwrap();
     assert_eq!(calls.get(), 1);
@@ -137,7 +158,10 @@ fn backward_releases_saved_values_unless_retained() {
     let y = x.tanh().unwrap().exp().unwrap().sum_all().unwrap();
     let held = tape.live_values();
     y.backward().unwrap();
-    assert!(tape.live_values() < held, "saved values were kept after backward");
+    assert!(
+        tape.live_values() < held,
+        "saved values were kept after backward"
+    );
     let err = y.backward().unwrap_err();
     assert!(matches!(err, Error::GraphReleased { .. }), "{err}");
     assert!(err.to_string().contains("retain_graph"), "{err}");
@@ -147,7 +171,10 @@ fn backward_releases_saved_values_unless_retained() {
     let y = x.tanh().unwrap().exp().unwrap().sum_all().unwrap();
     let a = y.backward_retain().unwrap();
     let b = y.backward().unwrap();
-    assert_eq!(a.get(&x).unwrap().to_f64_vec(), b.get(&x).unwrap().to_f64_vec());
+    assert_eq!(
+        a.get(&x).unwrap().to_f64_vec(),
+        b.get(&x).unwrap().to_f64_vec()
+    );
 }
 
 #[test]
@@ -155,7 +182,11 @@ fn backward_of_a_non_scalar_names_the_shape() {
     let tape = Tape::new();
     let x = tape.var(t64(&[1.0, 2.0], &[2]));
     let err = x.exp().unwrap().backward().unwrap_err();
-    assert!(err.to_string().starts_with("backward: the output must be a scalar (one element) but has shape [2]"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("backward: the output must be a scalar (one element) but has shape [2]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -165,7 +196,14 @@ fn vars_of_two_tapes_cannot_be_combined() {
     let x = a.var(t64(&[1.0], &[1]));
     let y = b.var(t64(&[1.0], &[1]));
     let err = x.add(&y).unwrap_err();
-    assert_eq!(err, Error::TapeMismatch { op: "add", lhs: a.id(), rhs: b.id() });
+    assert_eq!(
+        err,
+        Error::TapeMismatch {
+            op: "add",
+            lhs: a.id(),
+            rhs: b.id()
+        }
+    );
     // Gradients asked of the wrong tape are refused too.
     let z = x.exp().unwrap().sum_all().unwrap();
     assert!(b.grad(&z, &[&y], false).is_err());
@@ -191,7 +229,11 @@ fn second_and_third_derivatives_of_a_polynomial_are_exact() {
     let tape = Tape::new();
     let x = tape.var(Tensor::scalar(2.0f64));
     // y = x^4 - 3 x^2: y' = 4x^3 - 6x = 20, y'' = 12x^2 - 6 = 42, y''' = 24x = 48
-    let y = x.powf(4.0).unwrap().sub(&x.powf(2.0).unwrap().mul_scalar(3.0).unwrap()).unwrap();
+    let y = x
+        .powf(4.0)
+        .unwrap()
+        .sub(&x.powf(2.0).unwrap().mul_scalar(3.0).unwrap())
+        .unwrap();
     let d1 = tape.grad(&y, &[&x], true).unwrap().remove(0);
     let d2 = tape.grad(&d1, &[&x], true).unwrap().remove(0);
     let d3 = tape.grad(&d2, &[&x], false).unwrap().remove(0);
@@ -206,8 +248,18 @@ fn hessian_vector_product_of_a_quadratic_form() {
     let tape = Tape::new();
     let a = tape.constant(t64(&[2.0, 1.0, 1.0, 3.0], &[2, 2]));
     let x = tape.var(t64(&[0.3, -0.7], &[2]));
-    let ax = a.mul(&x.reshape([1, 2]).unwrap()).unwrap().sum(&[1], false).unwrap();
-    let f = x.mul(&ax).unwrap().sum_all().unwrap().mul_scalar(0.5).unwrap();
+    let ax = a
+        .mul(&x.reshape([1, 2]).unwrap())
+        .unwrap()
+        .sum(&[1], false)
+        .unwrap();
+    let f = x
+        .mul(&ax)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .mul_scalar(0.5)
+        .unwrap();
     let g = tape.grad(&f, &[&x], true).unwrap().remove(0);
     let v = tape.constant(t64(&[1.0, 2.0], &[2]));
     let gv = g.mul(&v).unwrap().sum_all().unwrap();
@@ -219,14 +271,24 @@ fn loss_on_own_tape(seed: u64) -> Vec<f64> {
     let tape = Tape::new();
     let w = tape.var(Tensor::randn([16], DType::F64, seed));
     let x = tape.constant(Tensor::randn([16], DType::F64, seed + 100));
-    let y = w.mul(&x).unwrap().tanh().unwrap().powf(2.0).unwrap().sum_all().unwrap();
+    let y = w
+        .mul(&x)
+        .unwrap()
+        .tanh()
+        .unwrap()
+        .powf(2.0)
+        .unwrap()
+        .sum_all()
+        .unwrap();
     y.backward().unwrap().get(&w).unwrap().to_f64_vec()
 }
 
 #[test]
 fn tapes_on_different_threads_give_the_same_gradients_as_one_at_a_time() {
     let serial: Vec<Vec<f64>> = (0..4).map(loss_on_own_tape).collect();
-    let handles: Vec<_> = (0..4).map(|s| std::thread::spawn(move || loss_on_own_tape(s))).collect();
+    let handles: Vec<_> = (0..4)
+        .map(|s| std::thread::spawn(move || loss_on_own_tape(s)))
+        .collect();
     let parallel: Vec<Vec<f64>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(serial, parallel);
 }
@@ -239,8 +301,14 @@ fn several_tapes_on_one_thread_are_independent() {
     let y = b.var(t64(&[2.0], &[1]));
     let fx = x.mul(&x).unwrap().sum_all().unwrap();
     let fy = y.mul(&y).unwrap().mul(&y).unwrap().sum_all().unwrap();
-    assert_eq!(fy.backward().unwrap().get(&y).unwrap().to_f64_vec(), vec![12.0]);
-    assert_eq!(fx.backward().unwrap().get(&x).unwrap().to_f64_vec(), vec![2.0]);
+    assert_eq!(
+        fy.backward().unwrap().get(&y).unwrap().to_f64_vec(),
+        vec![12.0]
+    );
+    assert_eq!(
+        fx.backward().unwrap().get(&x).unwrap().to_f64_vec(),
+        vec![2.0]
+    );
     assert_ne!(a.id(), b.id());
 }
 
@@ -266,7 +334,9 @@ impl Op for Cube {
     }
     fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
         let x = ctx.input(0);
-        Ok([Some(grad.mul(&x.mul(x)?.mul_scalar(3.0)?)?)].into_iter().collect())
+        Ok([Some(grad.mul(&x.mul(x)?.mul_scalar(3.0)?)?)]
+            .into_iter()
+            .collect())
     }
 }
 
@@ -287,17 +357,19 @@ impl Op for Broken {
 #[test]
 fn a_custom_op_passes_gradcheck_and_a_broken_one_is_named() {
     let x = Tensor::randn([2, 3], DType::F64, 9);
-    let report = gradflow_autograd::gradcheck(
-        |v| Var::apply(Cube, &[&v[0]]),
-        &[x],
-        &Default::default(),
-    )
-    .unwrap();
+    let report =
+        gradflow_autograd::gradcheck(|v| Var::apply(Cube, &[&v[0]]), &[x], &Default::default())
+            .unwrap();
     assert!(report.passed, "{report}");
 
     let tape = Tape::new();
     let x = tape.var(t64(&[1.0, 2.0], &[2]));
-    let err = Var::apply(Broken, &[&x]).unwrap().sum_all().unwrap().backward().unwrap_err();
+    let err = Var::apply(Broken, &[&x])
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "gradient rule of broken: gradient for input 0 is [] f64, the input is [2] f64"
@@ -309,7 +381,13 @@ fn the_graph_exports_to_dot_and_a_topological_listing() {
     let tape = Tape::new();
     let x = tape.var(t64(&[1.0, 2.0], &[2]));
     let c = tape.constant(t64(&[3.0, 4.0], &[2]));
-    let y = x.mul(&c).unwrap().leaky_relu(0.1).unwrap().sum_all().unwrap();
+    let y = x
+        .mul(&c)
+        .unwrap()
+        .leaky_relu(0.1)
+        .unwrap()
+        .sum_all()
+        .unwrap();
     let dot = tape.to_dot();
     assert!(dot.starts_with("digraph tape {"), "{dot}");
     assert!(dot.contains("#2 mul\\n[2] f64"), "{dot}");
@@ -324,9 +402,15 @@ fn the_graph_exports_to_dot_and_a_topological_listing() {
     assert!(!petgraph::algo::is_cyclic_directed(&g));
     for e in g.edge_indices() {
         let (from, to) = g.edge_endpoints(e).unwrap();
-        assert!(from.index() < to.index(), "an input listed after its consumer");
+        assert!(
+            from.index() < to.index(),
+            "an input listed after its consumer"
+        );
     }
     assert_eq!(g.node_count(), 5);
-    assert_eq!(g.node_weights().filter(|n| n.kind == NodeKind::Op).count(), 3);
+    assert_eq!(
+        g.node_weights().filter(|n| n.kind == NodeKind::Op).count(),
+        3
+    );
     let _ = y;
 }
