@@ -1,9 +1,19 @@
-//! gradflow: study how gradients flow through deep networks.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 pub use gradflow_autograd as autograd;
 
 /// The names most programs need.
 pub mod prelude {
-    pub use crate::autograd::{DType, Error, Gradients, Result, Shape, Tape, Tensor, Var};
+    pub use crate::autograd::{
+        Activation, DType, Error, Gradients, Result, Shape, Tape, Tensor, Var,
+    };
+}
+
+/// The guides in `docs/`, compiled here so their examples are tested.
+pub mod guide {
+    #[doc = include_str!("../docs/architecture.md")]
+    pub mod architecture {}
+    #[doc = include_str!("../docs/adding-an-op.md")]
+    pub mod adding_an_op {}
 }
