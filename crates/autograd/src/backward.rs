@@ -31,7 +31,10 @@ pub(crate) fn backward_all(output: &Var, retain: bool) -> Result<Gradients> {
     let grads = run(tape, out_id, seed, Targets::AllVars, false, retain)?;
     Ok(Gradients::new(
         tape.id(),
-        grads.into_iter().map(|(id, g)| (id, g.into_value())).collect(),
+        grads
+            .into_iter()
+            .map(|(id, g)| (id, g.into_value()))
+            .collect(),
     ))
 }
 
@@ -109,7 +112,11 @@ impl Tape {
                 Some((t, _)) if t.id() != self.id() => {
                     return Err(Error::NotDifferentiable {
                         op: "grad",
-                        reason: format!("input {k} is on tape #{}, not on tape #{}", t.id(), self.id()),
+                        reason: format!(
+                            "input {k} is on tape #{}, not on tape #{}",
+                            t.id(),
+                            self.id()
+                        ),
                     });
                 }
                 _ => {
@@ -127,12 +134,23 @@ impl Tape {
         let mut found = match output.tape_and_id() {
             Some((t, out_id)) if t.id() == self.id() && output.requires_grad() => {
                 self.check_node("grad", out_id)?;
-                run(self, out_id, cotangent.clone(), Targets::Nodes(&ids), create_graph, create_graph)?
+                run(
+                    self,
+                    out_id,
+                    cotangent.clone(),
+                    Targets::Nodes(&ids),
+                    create_graph,
+                    create_graph,
+                )?
             }
             Some((t, _)) if t.id() != self.id() => {
                 return Err(Error::NotDifferentiable {
                     op: "grad",
-                    reason: format!("the output is on tape #{}, not on tape #{}", t.id(), self.id()),
+                    reason: format!(
+                        "the output is on tape #{}, not on tape #{}",
+                        t.id(),
+                        self.id()
+                    ),
                 });
             }
             _ => HashMap::new(),

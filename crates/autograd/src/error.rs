@@ -11,7 +11,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// Two shapes that an elementwise op needs to broadcast against each other do not.
-    #[error("{op}: shapes {lhs} and {rhs} do not broadcast (trailing dimensions must be equal or 1)")]
+    #[error(
+        "{op}: shapes {lhs} and {rhs} do not broadcast (trailing dimensions must be equal or 1)"
+    )]
     Broadcast {
         /// The op that was called.
         op: &'static str,
@@ -72,7 +74,9 @@ pub enum Error {
         rhs: DType,
     },
     /// Data read out as a type the tensor's dtype cannot be converted to without loss.
-    #[error("{op}: the tensor is {actual}, it cannot be read as {requested} without loss; call to_dtype first")]
+    #[error(
+        "{op}: the tensor is {actual}, it cannot be read as {requested} without loss; call to_dtype first"
+    )]
     DType {
         /// The op that was called.
         op: &'static str,
@@ -91,7 +95,9 @@ pub enum Error {
         reason: String,
     },
     /// `backward` called on a value that is not a scalar.
-    #[error("backward: the output must be a scalar (one element) but has shape {shape}; reduce it first (sum_all, mean_all) or use Tape::grad with a chosen upstream gradient")]
+    #[error(
+        "backward: the output must be a scalar (one element) but has shape {shape}; reduce it first (sum_all, mean_all) or use Tape::grad with a chosen upstream gradient"
+    )]
     NonScalarBackward {
         /// Shape of the output.
         shape: Shape,
@@ -115,7 +121,9 @@ pub enum Error {
         reason: String,
     },
     /// A backward pass through nodes whose saved values an earlier backward released.
-    #[error("backward: node {node} ({op}) was already differentiated and its saved values released; pass retain_graph = true to the first backward to go through the graph twice")]
+    #[error(
+        "backward: node {node} ({op}) was already differentiated and its saved values released; pass retain_graph = true to the first backward to go through the graph twice"
+    )]
     GraphReleased {
         /// The node id.
         node: usize,

@@ -36,7 +36,10 @@ impl Tape {
             g.add_node(NodeInfo {
                 id,
                 kind: n.kind,
-                label: n.op.as_ref().map_or_else(|| n.name().to_string(), |op| op.describe()),
+                label: n
+                    .op
+                    .as_ref()
+                    .map_or_else(|| n.name().to_string(), |op| op.describe()),
                 shape: n.shape.clone(),
                 dtype: n.dtype,
                 inputs: n.inputs.to_vec(),
@@ -55,7 +58,8 @@ impl Tape {
     /// labelled with its op, shape and dtype. Render with `dot -Tsvg`.
     pub fn to_dot(&self) -> String {
         let g = self.graph();
-        let mut out = String::from("digraph tape {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
+        let mut out =
+            String::from("digraph tape {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
         for idx in g.node_indices() {
             let n = &g[idx];
             let style = match n.kind {
@@ -76,7 +80,13 @@ impl Tape {
         }
         for e in g.edge_indices() {
             if let Some((a, b)) = g.edge_endpoints(e) {
-                let _ = writeln!(out, "  n{} -> n{} [label=\"{}\"];", a.index(), b.index(), g[e]);
+                let _ = writeln!(
+                    out,
+                    "  n{} -> n{} [label=\"{}\"];",
+                    a.index(),
+                    b.index(),
+                    g[e]
+                );
             }
         }
         out.push_str("}\n");
@@ -98,7 +108,14 @@ impl Tape {
                 if inputs.is_empty() {
                     format!("#{} {} {} {}", n.id, n.label, n.shape, n.dtype)
                 } else {
-                    format!("#{} {} {} {} <- {}", n.id, n.label, n.shape, n.dtype, inputs.join(", "))
+                    format!(
+                        "#{} {} {} {} <- {}",
+                        n.id,
+                        n.label,
+                        n.shape,
+                        n.dtype,
+                        inputs.join(", ")
+                    )
                 }
             })
             .collect()

@@ -148,13 +148,23 @@ where
     F: Fn(&[Var]) -> Result<Var>,
 {
     if !(opts.eps > 0.0 && opts.eps_second > 0.0) {
-        return Err(Error::invalid("gradcheck", format!("steps must be > 0 (got {} and {})", opts.eps, opts.eps_second)));
+        return Err(Error::invalid(
+            "gradcheck",
+            format!(
+                "steps must be > 0 (got {} and {})",
+                opts.eps, opts.eps_second
+            ),
+        ));
     }
     let inputs: Vec<Tensor> = inputs.iter().map(|t| t.to_dtype(DType::F64)).collect();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(opts.seed);
 
     // Output weights r, fixed for the whole check.
-    let probe = f(&inputs.iter().cloned().map(Var::untracked).collect::<Vec<_>>())?;
+    let probe = f(&inputs
+        .iter()
+        .cloned()
+        .map(Var::untracked)
+        .collect::<Vec<_>>())?;
     let weights = random_like(probe.value(), &mut rng)?;
     let objective = |vars: &[Var]| -> Result<Var> {
         let out = f(vars)?;
@@ -190,7 +200,13 @@ where
             let plus = nudge(&inputs, k, i, opts.eps)?;
             let minus = nudge(&inputs, k, i, -opts.eps)?;
             let numeric = (value_at(&plus)? - value_at(&minus)?) / (2.0 * opts.eps);
-            tally.add(Mismatch { order: 1, input: k, index: i, analytic: ai, numeric });
+            tally.add(Mismatch {
+                order: 1,
+                input: k,
+                index: i,
+                analytic: ai,
+                numeric,
+            });
         }
         debug_assert_eq!(a.len(), x.numel());
     }
@@ -231,7 +247,13 @@ where
             let m = gm[k].value().to_vec::<f64>()?;
             for i in 0..a.len() {
                 let numeric = (p[i] - m[i]) / (2.0 * opts.eps_second);
-                tally.add(Mismatch { order: 2, input: k, index: i, analytic: a[i], numeric });
+                tally.add(Mismatch {
+                    order: 2,
+                    input: k,
+                    index: i,
+                    analytic: a[i],
+                    numeric,
+                });
             }
         }
     }
@@ -295,14 +317,21 @@ mod tests {
             inputs[0].mul(inputs[0])
         }
         fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
-            Ok([Some(grad.mul(&ctx.input(0).mul_scalar(3.0)?)?)].into_iter().collect())
+            Ok([Some(grad.mul(&ctx.input(0).mul_scalar(3.0)?)?)]
+                .into_iter()
+                .collect())
         }
     }
 
     #[test]
     fn gradcheck_catches_a_wrong_first_derivative() {
-        let x = Tensor::randn(&[4], DType::F64, 1);
-        let r = gradcheck(|v| Var::apply(SquareWrongRule, &[&v[0]]), &[x], &GradcheckOptions::default()).unwrap();
+        let x = Tensor::randn([4], DType::F64, 1);
+        let r = gradcheck(
+            |v| Var::apply(SquareWrongRule, &[&v[0]]),
+            &[x],
+            &GradcheckOptions::default(),
+        )
+        .unwrap();
         assert!(!r.passed);
         assert_eq!(r.worst.as_ref().unwrap().order, 1);
         assert!(r.max_rel_error > 0.3, "{r}");
@@ -310,11 +339,18 @@ mod tests {
 
     #[test]
     fn gradcheck_catches_a_rule_that_breaks_second_order() {
-        let x = Tensor::randn(&[4], DType::F64, 2);
+        let x = Tensor::randn([4], DType::F64, 2);
         let opts = GradcheckOptions::default();
-        let first_only = GradcheckOptions { second_order: false, ..opts.clone() };
+        let first_only = GradcheckOptions {
+            second_order: false,
+            ..opts.clone()
+        };
         let f = |v: &[Var]| Var::apply(SquareDetachedRule, &[&v[0]]);
-        assert!(gradcheck(f, &[x.clone()], &first_only).unwrap().passed);
+        assert!(
+            gradcheck(f, std::slice::from_ref(&x), &first_only)
+                .unwrap()
+                .passed
+        );
         let r = gradcheck(f, &[x], &opts).unwrap();
         assert!(!r.passed);
         assert_eq!(r.worst.as_ref().unwrap().order, 2);
@@ -322,9 +358,14 @@ mod tests {
 
     #[test]
     fn gradcheck_passes_a_composite_and_reports_the_count() {
-        let x = Tensor::randn(&[2, 3], DType::F64, 3);
-        let y = Tensor::randn(&[3], DType::F64, 4);
-        let r = gradcheck(|v| v[0].mul(&v[1])?.exp(), &[x, y], &GradcheckOptions::default()).unwrap();
+        let x = Tensor::randn([2, 3], DType::F64, 3);
+        let y = Tensor::randn([3], DType::F64, 4);
+        let r = gradcheck(
+            |v| v[0].mul(&v[1])?.exp(),
+            &[x, y],
+            &GradcheckOptions::default(),
+        )
+        .unwrap();
         assert!(r.passed, "{r}");
         // 9 first-order values and 9 second-order values.
         assert_eq!(r.checked, 18);

@@ -70,7 +70,10 @@ impl Shape {
         for &a in axes {
             let r = self.axis(op, a)?;
             if out.contains(&r) {
-                return Err(Error::invalid(op, format!("axis {a} is given twice in {axes:?}")));
+                return Err(Error::invalid(
+                    op,
+                    format!("axis {a} is given twice in {axes:?}"),
+                ));
             }
             out.push(r);
         }
@@ -216,7 +219,10 @@ mod tests {
     fn broadcast_follows_numpy_rules() {
         let a = Shape::new(&[4, 1, 3]);
         let b = Shape::new(&[5, 1]);
-        assert_eq!(Shape::broadcast("t", &a, &b).unwrap(), Shape::new(&[4, 5, 3]));
+        assert_eq!(
+            Shape::broadcast("t", &a, &b).unwrap(),
+            Shape::new(&[4, 5, 3])
+        );
         assert_eq!(
             Shape::broadcast("t", &Shape::scalar(), &b).unwrap(),
             Shape::new(&[5, 1])

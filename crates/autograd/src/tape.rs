@@ -188,7 +188,12 @@ impl Tape {
             .count()
     }
 
-    fn push_leaf(&self, kind: NodeKind, value: Tensor, location: &'static Location<'static>) -> usize {
+    fn push_leaf(
+        &self,
+        kind: NodeKind,
+        value: Tensor,
+        location: &'static Location<'static>,
+    ) -> usize {
         let mut nodes = self.inner.nodes.borrow_mut();
         nodes.push(Node {
             kind,
@@ -224,13 +229,22 @@ impl Tape {
     }
 
     /// Records a value that an op uses but that is on no tape yet, as a constant leaf.
-    pub(crate) fn push_constant(&self, value: Tensor, location: &'static Location<'static>) -> usize {
+    pub(crate) fn push_constant(
+        &self,
+        value: Tensor,
+        location: &'static Location<'static>,
+    ) -> usize {
         self.push_leaf(NodeKind::Constant, value, location)
     }
 
     /// Registers a gradient hook on node `id`.
     pub(crate) fn add_hook(&self, id: usize, hook: Hook) {
-        self.inner.hooks.borrow_mut().entry(id).or_default().push(hook);
+        self.inner
+            .hooks
+            .borrow_mut()
+            .entry(id)
+            .or_default()
+            .push(hook);
     }
 
     /// Checks that `id` is a node of this tape (it may not be after [`Tape::reset`]).

@@ -14,7 +14,14 @@ pub fn randn(shape: &[usize], seed: u64) -> Tensor {
 
 /// Shapes for unary ops: scalar, vector, matrix, 3-D, a size-1 dimension, and empty.
 pub fn unary_shapes() -> Vec<Vec<usize>> {
-    vec![vec![], vec![5], vec![2, 3], vec![2, 1, 3], vec![1, 4], vec![0, 3]]
+    vec![
+        vec![],
+        vec![5],
+        vec![2, 3],
+        vec![2, 1, 3],
+        vec![1, 4],
+        vec![0, 3],
+    ]
 }
 
 /// Pairs of inputs whose shapes exercise broadcasting (both directions, size-1

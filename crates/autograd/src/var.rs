@@ -40,7 +40,12 @@ impl std::fmt::Debug for Var {
                 self.value.shape(),
                 self.value.dtype()
             ),
-            None => write!(f, "Var(untracked, {} {})", self.value.shape(), self.value.dtype()),
+            None => write!(
+                f,
+                "Var(untracked, {} {})",
+                self.value.shape(),
+                self.value.dtype()
+            ),
         }
     }
 }
@@ -136,7 +141,10 @@ impl Var {
     /// assert_eq!(seen.get(), 6.0);
     /// # Ok::<(), gradflow_autograd::Error>(())
     /// ```
-    pub fn register_hook(&self, hook: impl FnMut(&Tensor) -> Option<Tensor> + 'static) -> Result<()> {
+    pub fn register_hook(
+        &self,
+        hook: impl FnMut(&Tensor) -> Option<Tensor> + 'static,
+    ) -> Result<()> {
         match &self.node {
             Some(n) if n.requires_grad => {
                 n.tape.add_hook(n.id, Box::new(hook));

@@ -91,6 +91,9 @@ mod tests {
         let tape = crate::Tape::new();
         let x = tape.var(t64(&[0.0, -1.0, 2.0], &[3]));
         let g = x.abs().unwrap().sum_all().unwrap().backward().unwrap();
-        assert_eq!(g.get(&x).unwrap().to_vec::<f64>().unwrap(), vec![0.0, -1.0, 1.0]);
+        assert_eq!(
+            g.get(&x).unwrap().to_vec::<f64>().unwrap(),
+            vec![0.0, -1.0, 1.0]
+        );
     }
 }

@@ -79,7 +79,10 @@ impl Var {
     #[track_caller]
     pub fn powf(&self, p: f64) -> Result<Var> {
         if !p.is_finite() {
-            return Err(crate::Error::invalid("powf", format!("the exponent must be finite (got {p})")));
+            return Err(crate::Error::invalid(
+                "powf",
+                format!("the exponent must be finite (got {p})"),
+            ));
         }
         Var::apply(Powf(p), &[self])
     }

@@ -22,7 +22,9 @@ impl Op for Reshape {
     }
 
     fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
-        Ok([Some(grad.reshape(ctx.input(0).shape())?)].into_iter().collect())
+        Ok([Some(grad.reshape(ctx.input(0).shape())?)]
+            .into_iter()
+            .collect())
     }
 }
 
@@ -48,7 +50,10 @@ fn infer_shape(op: &'static str, from: &Shape, dims: &[isize]) -> Result<Shape> 
             return Err(Error::shape(
                 op,
                 &[from],
-                format!("cannot infer the -1 in {dims:?} from {} elements", from.numel()),
+                format!(
+                    "cannot infer the -1 in {dims:?} from {} elements",
+                    from.numel()
+                ),
             ));
         }
         out[i] = from.numel() / known;
@@ -164,9 +169,18 @@ mod tests {
     #[test]
     fn reshape_gradchecks() {
         let x = randn(&[2, 3, 4], 13);
-        check_op(|v| v[0].reshape([6, 4])?.powf(2.0)?.sum(&[1], false), &[x.clone()]);
-        check_op(|v| v[0].reshape_infer(&[4, -1])?.powf(2.0), &[x.clone()]);
-        check_op(|v| v[0].flatten(1)?.unsqueeze(0)?.squeeze(0)?.powf(3.0), &[x]);
+        check_op(
+            |v| v[0].reshape([6, 4])?.powf(2.0)?.sum(&[1], false),
+            std::slice::from_ref(&x),
+        );
+        check_op(
+            |v| v[0].reshape_infer(&[4, -1])?.powf(2.0),
+            std::slice::from_ref(&x),
+        );
+        check_op(
+            |v| v[0].flatten(1)?.unsqueeze(0)?.squeeze(0)?.powf(3.0),
+            &[x],
+        );
     }
 
     #[test]

@@ -21,7 +21,11 @@ impl Op for Sum {
     }
 
     fn describe(&self) -> String {
-        format!("sum(axes={:?}, keepdim={})", self.axes.as_slice(), self.keepdim)
+        format!(
+            "sum(axes={:?}, keepdim={})",
+            self.axes.as_slice(),
+            self.keepdim
+        )
     }
 
     fn forward(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
@@ -73,7 +77,13 @@ impl Var {
     #[track_caller]
     pub fn sum_all(&self) -> Result<Var> {
         let axes = (0..self.shape().ndim()).collect();
-        Var::apply(Sum { axes, keepdim: false }, &[self])
+        Var::apply(
+            Sum {
+                axes,
+                keepdim: false,
+            },
+            &[self],
+        )
     }
 }
 
@@ -95,10 +105,13 @@ mod tests {
         let x = randn(&[2, 3, 4], 10);
         for axes in [&[][..], &[0], &[1], &[2], &[-1], &[0, 2], &[0, 1, 2]] {
             for keepdim in [false, true] {
-                check_op(move |v| v[0].sum(axes, keepdim)?.powf(2.0), &[x.clone()]);
+                check_op(
+                    move |v| v[0].sum(axes, keepdim)?.powf(2.0),
+                    std::slice::from_ref(&x),
+                );
             }
         }
-        check_op(|v| v[0].sum_all()?.powf(2.0), &[x.clone()]);
+        check_op(|v| v[0].sum_all()?.powf(2.0), std::slice::from_ref(&x));
         check_op(|v| v[0].sum(&[0], false), &[randn(&[0, 3], 1)]);
     }
 

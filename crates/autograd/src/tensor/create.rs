@@ -47,7 +47,9 @@ impl Tensor {
         if !(start.is_finite() && end.is_finite() && step.is_finite()) || step == 0.0 {
             return Err(Error::invalid(
                 "arange",
-                format!("needs finite bounds and a finite non-zero step (got start {start}, end {end}, step {step})"),
+                format!(
+                    "needs finite bounds and a finite non-zero step (got start {start}, end {end}, step {step})"
+                ),
             ));
         }
         let span = (end - start) / step;
@@ -72,10 +74,18 @@ impl Tensor {
                 format!("needs finite bounds (got {start} and {end})"),
             ));
         }
-        let step = if n > 1 { (end - start) / (n - 1) as f64 } else { 0.0 };
+        let step = if n > 1 {
+            (end - start) / (n - 1) as f64
+        } else {
+            0.0
+        };
         // The last value is `end` exactly, as in numpy and torch.
         Ok(from_f64_fn(n, dtype, |i| {
-            if i + 1 == n && n > 1 { end } else { start + i as f64 * step }
+            if i + 1 == n && n > 1 {
+                end
+            } else {
+                start + i as f64 * step
+            }
         }))
     }
 
@@ -88,7 +98,11 @@ impl Tensor {
     }
 
     /// Standard normal samples drawn from a caller's generator.
-    pub fn randn_with<R: Rng + ?Sized>(shape: impl Into<Shape>, dtype: DType, rng: &mut R) -> Tensor {
+    pub fn randn_with<R: Rng + ?Sized>(
+        shape: impl Into<Shape>,
+        dtype: DType,
+        rng: &mut R,
+    ) -> Tensor {
         let shape = shape.into();
         let n = shape.numel();
         match dtype {
@@ -145,7 +159,11 @@ impl Tensor {
     }
 }
 
-fn sample<T: Element, D: Distribution<T>, R: Rng + ?Sized>(n: usize, dist: D, rng: &mut R) -> Vec<T> {
+fn sample<T: Element, D: Distribution<T>, R: Rng + ?Sized>(
+    n: usize,
+    dist: D,
+    rng: &mut R,
+) -> Vec<T> {
     (0..n).map(|_| dist.sample(rng)).collect()
 }
 
@@ -177,13 +195,16 @@ mod tests {
         let v = t.to_vec::<f64>().unwrap();
         assert_eq!(v[0], -1.0);
         assert_eq!(v[6], 0.3);
-        assert_eq!(Tensor::linspace(0.0, 1.0, 0, DType::F32).unwrap().numel(), 0);
+        assert_eq!(
+            Tensor::linspace(0.0, 1.0, 0, DType::F32).unwrap().numel(),
+            0
+        );
     }
 
     #[test]
     fn seeded_samples_repeat_and_have_the_right_moments() {
-        let a = Tensor::randn(&[20000], DType::F64, 7);
-        let b = Tensor::randn(&[20000], DType::F64, 7);
+        let a = Tensor::randn([20000], DType::F64, 7);
+        let b = Tensor::randn([20000], DType::F64, 7);
         assert_eq!(a.to_vec::<f64>().unwrap(), b.to_vec::<f64>().unwrap());
         let v = a.to_vec::<f64>().unwrap();
         let mean = v.iter().sum::<f64>() / v.len() as f64;
@@ -191,8 +212,13 @@ mod tests {
         // Standard errors: 1/sqrt(n) = 0.007 for the mean, sqrt(2/n) = 0.01 for the variance.
         assert!(mean.abs() < 0.04, "mean {mean}");
         assert!((var - 1.0).abs() < 0.05, "variance {var}");
-        let u = Tensor::rand_uniform(&[1000], -2.0, 3.0, DType::F32, 1).unwrap();
-        assert!(u.to_vec::<f32>().unwrap().iter().all(|&x| (-2.0..3.0).contains(&x)));
-        assert!(Tensor::rand_uniform(&[3], 1.0, 1.0, DType::F32, 1).is_err());
+        let u = Tensor::rand_uniform([1000], -2.0, 3.0, DType::F32, 1).unwrap();
+        assert!(
+            u.to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .all(|&x| (-2.0..3.0).contains(&x))
+        );
+        assert!(Tensor::rand_uniform([3], 1.0, 1.0, DType::F32, 1).is_err());
     }
 }

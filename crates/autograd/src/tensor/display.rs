@@ -52,7 +52,12 @@ fn write_values<T: Element>(
     f.write_str("]")
 }
 
-fn separator(f: &mut fmt::Formatter<'_>, inner_ndim: usize, depth: usize, first: &mut bool) -> fmt::Result {
+fn separator(
+    f: &mut fmt::Formatter<'_>,
+    inner_ndim: usize,
+    depth: usize,
+    first: &mut bool,
+) -> fmt::Result {
     if *first {
         *first = false;
         return Ok(());
@@ -83,15 +88,24 @@ mod tests {
 
     #[test]
     fn display_shows_shape_dtype_and_values() {
-        let t = Tensor::from_vec(vec![1.0f32, 2.5, -3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
-        assert_eq!(t.to_string(), "Tensor[2, 3] f32\n[[1, 2.5, -3],\n [4, 5, 6]]");
+        let t = Tensor::from_vec(vec![1.0f32, 2.5, -3.0, 4.0, 5.0, 6.0], [2, 3]).unwrap();
+        assert_eq!(
+            t.to_string(),
+            "Tensor[2, 3] f32\n[[1, 2.5, -3],\n [4, 5, 6]]"
+        );
         assert_eq!(Tensor::scalar(0.5f64).to_string(), "Tensor[] f64\n0.5");
-        assert_eq!(Tensor::zeros(&[0, 2], DType::F32).to_string(), "Tensor[0, 2] f32\n[]");
+        assert_eq!(
+            Tensor::zeros([0, 2], DType::F32).to_string(),
+            "Tensor[0, 2] f32\n[]"
+        );
     }
 
     #[test]
     fn display_elides_large_tensors() {
         let t = Tensor::arange(0.0, 2000.0, 1.0, DType::F64).unwrap();
-        assert_eq!(t.to_string(), "Tensor[2000] f64\n[0, 1, 2, ..., 1997, 1998, 1999]");
+        assert_eq!(
+            t.to_string(),
+            "Tensor[2000] f64\n[0, 1, 2, ..., 1997, 1998, 1999]"
+        );
     }
 }

@@ -74,7 +74,13 @@ pub fn zip<K: BinaryFn>(op: &'static str, a: &Tensor, b: &Tensor, k: K) -> Resul
 ///
 /// # Errors
 /// [`Error::DTypeMismatch`] or [`Error::Shape`], naming `op`.
-pub fn zip3<K: TernaryFn>(op: &'static str, a: &Tensor, b: &Tensor, c: &Tensor, k: K) -> Result<Tensor> {
+pub fn zip3<K: TernaryFn>(
+    op: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    k: K,
+) -> Result<Tensor> {
     same_dtype(op, a, b)?;
     same_dtype(op, a, c)?;
     if a.shape() != b.shape() || a.shape() != c.shape() {
@@ -174,7 +180,11 @@ fn collapse<const N: usize>(dims: &[usize], strides: [Strides; N]) -> (Strides, 
 
 /// Walks the outer dimensions of a collapsed iteration space, calling `body` with each
 /// operand's offset at the start of every innermost run.
-fn for_each_run<const N: usize>(outer: &[usize], strides: &[Strides; N], mut body: impl FnMut([usize; N])) {
+fn for_each_run<const N: usize>(
+    outer: &[usize],
+    strides: &[Strides; N],
+    mut body: impl FnMut([usize; N]),
+) {
     let runs: usize = outer.iter().product();
     let mut index: SmallVec<[usize; 6]> = SmallVec::from_elem(0, outer.len());
     let mut offsets = [0usize; N];
@@ -222,7 +232,10 @@ fn zip_slices<T: Element, K: BinaryFn>(
     }
     let (dims, [sa, sb]) = collapse(
         out.dims(),
-        [broadcast_strides(a_shape, out), broadcast_strides(b_shape, out)],
+        [
+            broadcast_strides(a_shape, out),
+            broadcast_strides(b_shape, out),
+        ],
     );
     let Some((&inner, outer)) = dims.split_last() else {
         result.push(k.eval(a[0], b[0]));
@@ -297,13 +310,21 @@ mod tests {
             let off = idx.len() - shape.ndim();
             let strides = shape.strides();
             (0..shape.ndim())
-                .map(|i| if shape[i] == 1 { 0 } else { idx[off + i] * strides[i] })
+                .map(|i| {
+                    if shape[i] == 1 {
+                        0
+                    } else {
+                        idx[off + i] * strides[i]
+                    }
+                })
                 .sum::<usize>()
         };
         let mut res = vec![];
         let ostrides = out.strides();
         for flat in 0..out.numel() {
-            let idx: Vec<usize> = (0..out.ndim()).map(|i| (flat / ostrides[i]) % out[i]).collect();
+            let idx: Vec<usize> = (0..out.ndim())
+                .map(|i| (flat / ostrides[i]) % out[i])
+                .collect();
             res.push(av[index_of(a.shape(), &idx)] - bv[index_of(b.shape(), &idx)]);
         }
         res
@@ -312,8 +333,19 @@ mod tests {
     #[test]
     fn zip_matches_naive_broadcasting_on_many_shape_pairs() {
         let shapes: &[&[usize]] = &[
-            &[], &[1], &[3], &[2, 3], &[2, 1], &[1, 3], &[4, 2, 3], &[4, 1, 3], &[4, 2, 1],
-            &[1, 2, 3], &[2, 1, 1, 3], &[0, 3], &[1, 1],
+            &[],
+            &[1],
+            &[3],
+            &[2, 3],
+            &[2, 1],
+            &[1, 3],
+            &[4, 2, 3],
+            &[4, 1, 3],
+            &[4, 2, 1],
+            &[1, 2, 3],
+            &[2, 1, 1, 3],
+            &[0, 3],
+            &[1, 1],
         ];
         for (i, sa) in shapes.iter().enumerate() {
             for (j, sb) in shapes.iter().enumerate() {
@@ -332,7 +364,7 @@ mod tests {
 
     #[test]
     fn broadcast_to_repeats_along_unit_dims() {
-        let a = Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1]).unwrap();
+        let a = Tensor::from_vec(vec![1.0f32, 2.0], [2, 1]).unwrap();
         let b = broadcast_to("t", &a, &Shape::new(&[3, 2, 2])).unwrap();
         assert_eq!(
             b.to_vec::<f32>().unwrap(),

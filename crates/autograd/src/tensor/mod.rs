@@ -5,10 +5,10 @@
 //! gradient rules in [`ops`](crate::ops); this module holds the type, its constructors
 //! and the generic kernels they share.
 
+mod create;
 mod display;
 pub(crate) mod kernel;
 pub(crate) mod reduce;
-mod create;
 
 use std::sync::Arc;
 
@@ -216,8 +216,11 @@ impl Tensor {
     /// [`Error::Index`] if `i >= numel`.
     pub fn get_f64(&self, i: usize) -> Result<f64> {
         let len = self.numel();
-        with_slice!(self, |v| v.get(i).map(|x| x.f64()))
-            .ok_or(Error::Index { op: "get_f64", index: i, len })
+        with_slice!(self, |v| v.get(i).map(|x| x.f64())).ok_or(Error::Index {
+            op: "get_f64",
+            index: i,
+            len,
+        })
     }
 
     /// A copy converted to `dtype` (a cheap clone if it already is).

@@ -180,10 +180,18 @@ mod tests {
 
     #[test]
     fn sums_over_any_axes_match_a_naive_loop() {
-        let t = Tensor::randn(&[3, 4, 5, 2], DType::F64, 3);
+        let t = Tensor::randn([3, 4, 5, 2], DType::F64, 3);
         let v = t.to_f64_vec();
         let dims = [3usize, 4, 5, 2];
-        for axes in [vec![0], vec![1], vec![3], vec![0, 2], vec![1, 2], vec![0, 1, 2, 3], vec![1, 3]] {
+        for axes in [
+            vec![0],
+            vec![1],
+            vec![3],
+            vec![0, 2],
+            vec![1, 2],
+            vec![0, 1, 2, 3],
+            vec![1, 3],
+        ] {
             let got = reduce(&t, &axes, true, Reduce::Sum).unwrap();
             let out_shape = got.shape().clone();
             let ostr = out_shape.strides();
@@ -209,24 +217,36 @@ mod tests {
 
     #[test]
     fn keepdim_controls_the_output_shape() {
-        let t = Tensor::ones(&[2, 3, 4], DType::F32);
-        assert_eq!(reduce(&t, &[1], false, Reduce::Sum).unwrap().dims(), &[2, 4]);
-        assert_eq!(reduce(&t, &[1], true, Reduce::Sum).unwrap().dims(), &[2, 1, 4]);
-        assert_eq!(reduce(&t, &[0, 1, 2], false, Reduce::Sum).unwrap().dims(), &[] as &[usize]);
+        let t = Tensor::ones([2, 3, 4], DType::F32);
+        assert_eq!(
+            reduce(&t, &[1], false, Reduce::Sum).unwrap().dims(),
+            &[2, 4]
+        );
+        assert_eq!(
+            reduce(&t, &[1], true, Reduce::Sum).unwrap().dims(),
+            &[2, 1, 4]
+        );
+        assert_eq!(
+            reduce(&t, &[0, 1, 2], false, Reduce::Sum).unwrap().dims(),
+            &[] as &[usize]
+        );
     }
 
     #[test]
     fn max_and_min_propagate_nan_and_reject_empty_axes() {
-        let t = Tensor::from_vec(vec![1.0f64, f64::NAN, 3.0, 4.0], &[2, 2]).unwrap();
+        let t = Tensor::from_vec(vec![1.0f64, f64::NAN, 3.0, 4.0], [2, 2]).unwrap();
         let m = reduce(&t, &[1], false, Reduce::Max).unwrap().to_f64_vec();
         assert!(m[0].is_nan());
         assert_eq!(m[1], 4.0);
         let m = reduce(&t, &[0], false, Reduce::Min).unwrap().to_f64_vec();
         assert_eq!(m[0], 1.0);
         assert!(m[1].is_nan());
-        let e = Tensor::zeros(&[0, 3], DType::F32);
+        let e = Tensor::zeros([0, 3], DType::F32);
         assert!(reduce(&e, &[0], false, Reduce::Max).is_err());
-        assert_eq!(reduce(&e, &[0], false, Reduce::Sum).unwrap().to_f64_vec(), vec![0.0; 3]);
+        assert_eq!(
+            reduce(&e, &[0], false, Reduce::Sum).unwrap().to_f64_vec(),
+            vec![0.0; 3]
+        );
     }
 
     #[test]
@@ -237,7 +257,7 @@ mod tests {
         let s = sum_contiguous(&v) as f64;
         let exact = 0.1f32 as f64 * n as f64;
         assert!((s - exact).abs() / exact < 1e-6, "{s} vs {exact}");
-        let t = Tensor::from_vec(v, &[n, 1]).unwrap();
+        let t = Tensor::from_vec(v, [n, 1]).unwrap();
         let s = reduce(&t, &[0], false, Reduce::Sum).unwrap().to_f64_vec()[0];
         assert!((s - exact).abs() / exact < 1e-6, "{s} vs {exact}");
     }
