@@ -131,7 +131,7 @@ impl Tape {
                 }
             }
         }
-        let mut found = match output.tape_and_id() {
+        let found = match output.tape_and_id() {
             Some((t, out_id)) if t.id() == self.id() && output.requires_grad() => {
                 self.check_node("grad", out_id)?;
                 run(
@@ -159,8 +159,10 @@ impl Tape {
             .iter()
             .zip(inputs)
             .map(|(id, v)| {
+                // `get`, not `remove`: an input listed twice gets its gradient twice.
                 found
-                    .remove(id)
+                    .get(id)
+                    .cloned()
                     .unwrap_or_else(|| Var::untracked(v.value().zeros_like()))
             })
             .collect())
@@ -191,8 +193,11 @@ fn run(
         }
         needs
     };
-    let is_target = |i: usize| match targets {
-        Targets::AllVars => true,
+    // Only targets' gradients are kept: with `AllVars` that is the leaves, not every
+    // intermediate node (which would hold one gradient per node until the caller drops
+    // the result).
+    let is_target = |i: usize, kind: NodeKind| match targets {
+        Targets::AllVars => kind == NodeKind::Var,
         Targets::Nodes(ids) => ids.contains(&i),
     };
 
@@ -213,7 +218,7 @@ fn run(
             let kind = nodes[i].kind;
             if kind != NodeKind::Op {
                 drop(nodes);
-                if is_target(i) {
+                if is_target(i, kind) {
                     found.insert(i, g);
                 }
                 continue;
@@ -245,7 +250,7 @@ fn run(
             (kind, op, inputs, output, input_ids)
         };
         debug_assert_eq!(kind, NodeKind::Op);
-        if is_target(i) {
+        if is_target(i, kind) {
             found.insert(i, g.clone());
         }
         let needs_grad: SmallVec<[bool; 4]> = input_ids.iter().map(|&j| needs[j]).collect();
@@ -352,4 +357,35 @@ fn run_hooks(tape: &Tape, i: usize, g: Var) -> Result<Var> {
     slot.extend(added);
     drop(map);
     outcome.map(|()| g)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::t64;
+    use crate::{Tape, Tensor};
+
+    #[test]
+    fn backward_returns_gradients_for_leaves_only() {
+        let tape = Tape::new();
+        let x = tape.var(t64(&[1.0, 2.0], &[2]));
+        let h = x.mul(&x).unwrap();
+        let y = h.exp().unwrap().sum_all().unwrap();
+        let grads = y.backward().unwrap();
+        assert_eq!(grads.len(), 1);
+        assert!(grads.get(&x).is_some());
+        assert!(
+            grads.get(&h).is_none(),
+            "an intermediate node is not a leaf"
+        );
+    }
+
+    #[test]
+    fn grad_of_an_input_listed_twice_is_returned_twice() {
+        let tape = Tape::new();
+        let x = tape.var(Tensor::scalar(3.0f64));
+        let y = x.mul(&x).unwrap();
+        let g = tape.grad(&y, &[&x, &x], false).unwrap();
+        assert_eq!(g[0].value().to_scalar::<f64>().unwrap(), 6.0);
+        assert_eq!(g[1].value().to_scalar::<f64>().unwrap(), 6.0);
+    }
 }
