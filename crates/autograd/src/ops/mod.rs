@@ -5,6 +5,7 @@
 pub mod abs;
 pub mod add;
 pub mod broadcast;
+pub mod compare;
 pub mod div;
 pub mod erf;
 pub mod exp;
@@ -18,6 +19,7 @@ pub mod scalar;
 pub mod sqrt;
 pub mod sub;
 pub mod sum;
+pub mod where_;
 
 use crate::{Result, Shape, Var};
 
