@@ -13,6 +13,7 @@ pub mod log;
 pub mod mean;
 pub mod mul;
 pub mod neg;
+pub mod permute;
 pub mod powf;
 pub mod reshape;
 pub mod scalar;
