@@ -10,6 +10,7 @@ pub mod div;
 pub mod erf;
 pub mod exp;
 pub mod log;
+pub mod matmul;
 pub mod mean;
 pub mod mul;
 pub mod neg;
