@@ -10,7 +10,9 @@ pub mod div;
 pub mod erf;
 pub mod exp;
 pub mod log;
+pub mod logsumexp;
 pub mod matmul;
+pub mod max;
 pub mod mean;
 pub mod mul;
 pub mod neg;
@@ -21,6 +23,7 @@ pub mod scalar;
 pub mod sqrt;
 pub mod sub;
 pub mod sum;
+pub mod variance;
 pub mod where_;
 
 use crate::{Result, Shape, Var};
