@@ -5,6 +5,7 @@
 pub mod abs;
 pub mod add;
 pub mod broadcast;
+pub mod clamp;
 pub mod compare;
 pub mod div;
 pub mod erf;
@@ -13,6 +14,7 @@ pub mod log;
 pub mod logsumexp;
 pub mod matmul;
 pub mod max;
+pub mod maximum;
 pub mod mean;
 pub mod mul;
 pub mod neg;
