@@ -28,6 +28,9 @@ pub mod sum;
 pub mod variance;
 pub mod where_;
 
+#[cfg(test)]
+mod shape_errors;
+
 use crate::{Result, Shape, Var};
 
 /// Sums a broadcast gradient back to an input's shape (identity when nothing was
