@@ -131,7 +131,7 @@ impl Tape {
                 }
             }
         }
-        let mut found = match output.tape_and_id() {
+        let found = match output.tape_and_id() {
             Some((t, out_id)) if t.id() == self.id() && output.requires_grad() => {
                 self.check_node("grad", out_id)?;
                 run(
@@ -159,8 +159,10 @@ impl Tape {
             .iter()
             .zip(inputs)
             .map(|(id, v)| {
+                // `get`, not `remove`: an input listed twice gets its gradient twice.
                 found
-                    .remove(id)
+                    .get(id)
+                    .cloned()
                     .unwrap_or_else(|| Var::untracked(v.value().zeros_like()))
             })
             .collect())
@@ -243,6 +245,7 @@ fn run(
             })?;
             (kind, op, inputs, output, input_ids)
         };
+        debug_assert_eq!(kind, NodeKind::Op);
         if is_target(i, kind) {
             found.insert(i, g.clone());
         }
@@ -354,8 +357,8 @@ fn run_hooks(tape: &Tape, i: usize, g: Var) -> Result<Var> {
 
 #[cfg(test)]
 mod tests {
-    use crate::Tape;
     use crate::testing::*;
+    use crate::{Tape, Tensor};
 
     #[test]
     fn backward_returns_gradients_for_var_leaves_only() {
@@ -382,5 +385,15 @@ mod tests {
         let g = tape.grad(&y, &[&h, &x], false).unwrap();
         assert_eq!(g[0].value().to_f64_vec(), vec![3.0, 3.0]);
         assert_eq!(g[1].value().to_f64_vec(), vec![3.0, -6.0]);
+    }
+
+    #[test]
+    fn grad_of_an_input_listed_twice_is_returned_twice() {
+        let tape = Tape::new();
+        let x = tape.var(Tensor::scalar(3.0f64));
+        let y = x.mul(&x).unwrap();
+        let g = tape.grad(&y, &[&x, &x], false).unwrap();
+        assert_eq!(g[0].value().to_scalar::<f64>().unwrap(), 6.0);
+        assert_eq!(g[1].value().to_scalar::<f64>().unwrap(), 6.0);
     }
 }

@@ -6,6 +6,8 @@ pub mod abs;
 pub mod activation;
 pub mod add;
 pub mod broadcast;
+pub mod clamp;
+pub mod compare;
 pub mod concat;
 pub mod div;
 pub mod erf;
@@ -14,10 +16,15 @@ pub mod gather;
 pub mod im2col;
 pub mod index_select;
 pub mod log;
+pub mod logsumexp;
+pub mod matmul;
+pub mod max;
+pub mod maximum;
 pub mod mean;
 pub mod mul;
 pub mod narrow;
 pub mod neg;
+pub mod permute;
 pub mod pool;
 pub mod powf;
 pub mod reshape;
@@ -25,6 +32,11 @@ pub mod scalar;
 pub mod sqrt;
 pub mod sub;
 pub mod sum;
+pub mod variance;
+pub mod where_;
+
+#[cfg(test)]
+mod shape_errors;
 
 use crate::{Result, Shape, Var};
 

@@ -131,6 +131,20 @@ pub fn broadcast_to(op: &'static str, t: &Tensor, shape: &Shape) -> Result<Tenso
     })
 }
 
+/// Copies a strided view of `t` into a new contiguous row-major tensor of `shape`:
+/// element `idx` of the result is element `sum_i idx[i] * strides[i]` of `t`'s data.
+///
+/// The caller guarantees that every such offset lies inside `t` (permute passes a
+/// permutation of `t`'s own strides).
+pub fn strided_copy(t: &Tensor, shape: &Shape, strides: &[usize]) -> Tensor {
+    debug_assert_eq!(shape.ndim(), strides.len());
+    let strides: Strides = strides.iter().copied().collect();
+    match t.storage_ref() {
+        Storage::F32(x) => Tensor::from_kernel(strided_slice(x, shape, strides), shape.clone()),
+        Storage::F64(x) => Tensor::from_kernel(strided_slice(x, shape, strides), shape.clone()),
+    }
+}
+
 type Strides = SmallVec<[usize; 6]>;
 
 /// Strides of `src` seen through the broadcast to `out` (0 where a dimension repeats).
@@ -284,6 +298,29 @@ fn broadcast_slice<T: Element>(a: &[T], a_shape: &Shape, out: &Shape) -> Vec<T> 
             result.extend(std::iter::repeat_n(a[oa], inner));
         } else {
             result.extend_from_slice(&a[oa..oa + inner]);
+        }
+    });
+    result
+}
+
+fn strided_slice<T: Element>(a: &[T], shape: &Shape, strides: Strides) -> Vec<T> {
+    let n = shape.numel();
+    let mut result = Vec::with_capacity(n);
+    if n == 0 {
+        return result;
+    }
+    let (dims, [s]) = collapse(shape.dims(), [strides]);
+    let Some((&inner, outer)) = dims.split_last() else {
+        result.push(a[0]);
+        return result;
+    };
+    let step = s[s.len() - 1];
+    let outer_strides = [s[..outer.len()].iter().copied().collect()];
+    for_each_run(outer, &outer_strides, |[o]| {
+        if step == 1 {
+            result.extend_from_slice(&a[o..o + inner]);
+        } else {
+            result.extend((0..inner).map(|j| a[o + j * step]));
         }
     });
     result

@@ -76,6 +76,10 @@ pub fn sum_all(t: &Tensor) -> Tensor {
 }
 
 fn reduce_run<T: Element>(v: &[T], outer: usize, n: usize, inner: usize, kind: Reduce) -> Vec<T> {
+    if outer == 0 || inner == 0 {
+        // Nothing to produce; and `chunks_exact(inner)` below would panic on inner = 0.
+        return Vec::new();
+    }
     let mut out = Vec::with_capacity(outer * inner);
     for o in 0..outer {
         let block = &v[o * n * inner..(o + 1) * n * inner];
@@ -247,6 +251,21 @@ mod tests {
             reduce(&e, &[0], false, Reduce::Sum).unwrap().to_f64_vec(),
             vec![0.0; 3]
         );
+    }
+
+    #[test]
+    fn reducing_a_non_empty_axis_before_an_empty_one_gives_an_empty_result() {
+        // [2, 0] over axis 0 is a run with n = 2 and inner = 0.
+        let t = Tensor::zeros([2, 0], DType::F64);
+        for kind in [Reduce::Sum, Reduce::Max, Reduce::Min] {
+            let r = reduce(&t, &[0], true, kind).unwrap();
+            assert_eq!(r.dims(), &[1, 0]);
+        }
+        let t = Tensor::zeros([3, 2, 0, 4], DType::F32);
+        let r = reduce(&t, &[1, 3], false, Reduce::Max).unwrap();
+        assert_eq!(r.dims(), &[3, 0]);
+        let r = reduce(&t, &[0], false, Reduce::Sum).unwrap();
+        assert_eq!(r.dims(), &[2, 0, 4]);
     }
 
     #[test]
