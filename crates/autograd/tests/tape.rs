@@ -1,6 +1,9 @@
 //! The tape's behaviour through the public API: accumulation, detach, no-grad scopes,
 //! hooks, pruning, release of saved values, several tapes and threads, errors, export.
-#![expect(clippy::unwrap_used, reason = "in tests a failed unwrap is a failed test")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "in tests a failed unwrap is a failed test"
+)]
 
 use std::cell::Cell;
 use std::rc::Rc;

@@ -9,6 +9,7 @@ pub mod broadcast;
 pub mod clamp;
 pub mod compare;
 pub mod concat;
+pub mod conv2d;
 pub mod div;
 pub mod erf;
 pub mod exp;
