@@ -306,6 +306,67 @@ impl Activation {
         })
     }
 
+    /// The inputs where the function or its derivative has a kink (a jump in `f'` or
+    /// `f''`), where numerical integration and finite differences need care.
+    pub fn kinks(&self) -> Vec<f64> {
+        match *self {
+            Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::PRelu { .. }
+            | Activation::Elu { .. }
+            | Activation::Selu
+            | Activation::Celu { .. }
+            | Activation::Softsign => vec![0.0],
+            Activation::Hardtanh => vec![-1.0, 1.0],
+            Activation::Hardsigmoid | Activation::Hardswish => vec![-3.0, 3.0],
+            Activation::Relu6 => vec![0.0, 6.0],
+            _ => Vec::new(),
+        }
+    }
+
+    /// `f'(x)` elementwise, computed by the engine (one backward pass through the
+    /// activation's node, which runs its fused derivative kernel).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for softmax and log-softmax (their derivative is a
+    /// Jacobian, not elementwise) and for a bad parameter.
+    pub fn derivative(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.derivatives(x, 1)?.remove(0))
+    }
+
+    /// `f'(x)` and `f''(x)` elementwise, computed by the engine (a recorded backward,
+    /// then the backward of that).
+    ///
+    /// # Errors
+    /// As [`Activation::derivative`].
+    pub fn second_derivative(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let mut d = self.derivatives(x, 2)?;
+        let second = d.remove(1);
+        Ok((d.remove(0), second))
+    }
+
+    fn derivatives(&self, x: &Tensor, order: usize) -> Result<Vec<Tensor>> {
+        if !self.is_pointwise() {
+            return Err(Error::invalid(
+                self.name(),
+                "the derivative of a vector function is a Jacobian; use Tape::vjp",
+            ));
+        }
+        let tape = crate::Tape::new();
+        let xv = tape.var(x.clone());
+        let y = self.apply(&xv)?.sum_all()?;
+        let d1 = tape.grad(&y, &[&xv], order > 1)?.remove(0);
+        let mut out = vec![d1.value().clone()];
+        if order > 1 {
+            out.push(
+                tape.grad(&d1.sum_all()?, &[&xv], false)?
+                    .remove(0)
+                    .into_value(),
+            );
+        }
+        Ok(out)
+    }
+
     /// Facts about the function (with its parameters).
     pub fn info(&self) -> ActivationInfo {
         let inf = f64::INFINITY;
