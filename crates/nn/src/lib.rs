@@ -43,6 +43,7 @@ pub mod init;
 pub mod layers;
 pub mod module;
 mod param;
+pub mod probe;
 pub mod theory;
 
 pub use error::{Error, Result};

@@ -194,6 +194,15 @@ pub trait Observer {
         input: &Var,
         output: &Var,
     ) -> Result<()>;
+
+    /// Called by recurrent modules with the hidden state of every time step (`h_1` to
+    /// `h_T`), so the gradient through time can be measured. The default ignores them.
+    ///
+    /// # Errors
+    /// As [`Observer::after_forward`].
+    fn on_states(&mut self, _path: &str, _module: &dyn Module, _states: &[Var]) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Gradients of a step, keyed by parameter.
@@ -338,6 +347,24 @@ impl<'t> ForwardCtx<'t> {
         };
         self.path.pop();
         outcome
+    }
+
+    /// Whether any observer is attached (modules can skip work done only for them).
+    pub fn is_observed(&self) -> bool {
+        !self.observers.is_empty()
+    }
+
+    /// Reports the hidden states of every time step of the recurrent module being run
+    /// to the observers.
+    ///
+    /// # Errors
+    /// The observers' errors.
+    pub fn report_states(&mut self, module: &dyn Module, states: &[Var]) -> Result<()> {
+        let path = self.path.join(".");
+        for obs in self.observers.iter_mut() {
+            obs.on_states(&path, module, states)?;
+        }
+        Ok(())
     }
 
     /// Maps the gradients of a backward pass to the parameters bound in this pass.
