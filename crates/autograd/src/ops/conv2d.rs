@@ -42,7 +42,8 @@ fn check(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<[usize; 4]> {
 }
 
 impl Tensor {
-    /// 2-D convolution. Plain maths.
+    /// 2-D convolution. Plain maths: the composition of [`Var::conv2d`] on untracked
+    /// values, so both share one implementation.
     ///
     /// # Errors
     /// As [`Var::conv2d`].
@@ -53,15 +54,10 @@ impl Tensor {
         stride: [usize; 2],
         padding: [usize; 2],
     ) -> Result<Tensor> {
-        let [o, c, kh, kw] = check(self, weight, bias)?;
-        let cols = self.im2col([kh, kw], stride, padding)?;
-        let out = weight.reshape([o, c * kh * kw])?.matmul(&cols)?;
-        let [ho, wo] = output_size(self.dims(), [kh, kw], stride, padding);
-        let out = out.reshape([self.dims()[0], o, ho, wo])?;
-        match bias {
-            Some(b) => out.add(&b.reshape([1, o, 1, 1])?),
-            None => Ok(out),
-        }
+        let bias = bias.map(|b| Var::untracked(b.clone()));
+        Var::untracked(self.clone())
+            .conv2d(&Var::untracked(weight.clone()), bias.as_ref(), stride, padding)
+            .map(Var::into_value)
     }
 }
 
