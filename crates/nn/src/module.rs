@@ -108,6 +108,26 @@ pub trait Module: Send + Sync {
     /// Switches this module (not its children) between training and evaluation
     /// behaviour (dropout, batch statistics). Most modules have none.
     fn set_training_self(&mut self, _training: bool) {}
+
+    /// The module's own buffers (not its children's), with local names: state that a
+    /// checkpoint saves beside the parameters but no optimiser trains, such as
+    /// [`BatchNorm1d`](crate::BatchNorm1d)'s running statistics. Values are cheap
+    /// clones (shared storage). Most modules have none.
+    fn buffers(&self) -> Vec<(&'static str, Tensor)> {
+        Vec::new()
+    }
+
+    /// Replaces one of the module's own buffers (loading a checkpoint).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) for a name the module has no buffer
+    /// of, or a value of the wrong shape.
+    fn set_buffer(&mut self, name: &str, _value: Tensor) -> Result<()> {
+        Err(crate::Error::config(
+            self.kind(),
+            format!("no buffer named {name:?}"),
+        ))
+    }
 }
 
 /// Every module in the tree under `root` (root first, depth first), with its path
@@ -137,6 +157,46 @@ pub fn named_parameters(root: &dyn Module) -> Vec<(String, &Param)> {
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Every buffer in the tree, with its full name (`"layers.1.running_mean"`), in the
+/// order of [`modules`] (see [`Module::buffers`]).
+pub fn named_buffers(root: &dyn Module) -> Vec<(String, Tensor)> {
+    modules(root)
+        .into_iter()
+        .flat_map(|(path, m)| {
+            m.buffers()
+                .into_iter()
+                .map(move |(name, t)| (join(&path, name), t))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Sets the buffer with full name `name` (as [`named_buffers`] gives it) anywhere in the
+/// tree, through the owning module's [`Module::set_buffer`].
+///
+/// # Errors
+/// [`Error::Config`](crate::Error::Config) if no module of the tree owns a buffer of
+/// that name, or the value has the wrong shape.
+pub fn set_named_buffer(root: &mut dyn Module, name: &str, value: Tensor) -> Result<()> {
+    fn walk(m: &mut dyn Module, rest: &str, value: Tensor) -> Result<()> {
+        for (child, c) in m.children_mut() {
+            if let Some(r) = rest
+                .strip_prefix(child.as_str())
+                .and_then(|r| r.strip_prefix('.'))
+            {
+                return walk(c, r, value);
+            }
+        }
+        m.set_buffer(rest, value)
+    }
+    walk(root, name, value).map_err(|e| match e {
+        crate::Error::Config { .. } => {
+            crate::Error::config("set_named_buffer", format!("{name}: {e}"))
+        }
+        other => other,
+    })
 }
 
 /// Calls `f` with every parameter in the tree, mutably, with its full name, in the
