@@ -542,6 +542,10 @@ impl Module for Rnn {
 
     fn forward(&self, ctx: &mut ForwardCtx<'_>, x: &Var) -> Result<Var> {
         let states = self.forward_states(ctx, x)?;
+        // Observers (probes) get every h_t, to measure the gradient through time.
+        if ctx.is_observed() {
+            ctx.report_states(self, &states)?;
+        }
         let refs: Vec<&Var> = states.iter().collect();
         Ok(Var::stack(&refs, 0)?)
     }
@@ -635,6 +639,10 @@ impl Module for Lstm {
 
     fn forward(&self, ctx: &mut ForwardCtx<'_>, x: &Var) -> Result<Var> {
         let states = self.forward_states(ctx, x)?;
+        // Observers (probes) get every h_t, to measure the gradient through time.
+        if ctx.is_observed() {
+            ctx.report_states(self, &states)?;
+        }
         let refs: Vec<&Var> = states.iter().collect();
         Ok(Var::stack(&refs, 0)?)
     }

@@ -185,3 +185,22 @@ fn only_the_configured_steps_are_recorded_and_an_unattached_step_adds_nothing() 
     assert!(steps.iter().all(|s| [0, 5, 10].contains(s)));
     assert_eq!(steps.len(), 3 * 3);
 }
+
+#[test]
+fn recurrent_modules_report_the_gradient_at_every_time_step() {
+    let model = Sequential::new().with(crate::layers::rnn::Rnn::new(2, 3, true, DType::F64, 1).unwrap());
+    let probe = Probe::new(ProbeConfig::default());
+    let tape = Tape::new();
+    let mut ctx = ForwardCtx::new(&tape);
+    probe.begin(&mut ctx, 0);
+    let x = tape.constant(Tensor::randn([5, 4, 2], DType::F64, 2));
+    let hs = model.forward(&mut ctx, &x).unwrap();
+    // The loss reads only the last state, so every earlier gradient flows through time.
+    let last = hs.narrow(0, 4, 1).unwrap();
+    last.sum_all().unwrap().backward().unwrap();
+    let time = probe.report().time;
+    assert_eq!(time.iter().map(|r| r.t).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert!(time.iter().all(|r| r.hidden_grad_norm > 0.0));
+    // A tanh RNN with small weights loses gradient going back in time.
+    assert!(time[0].hidden_grad_norm < time[4].hidden_grad_norm);
+}

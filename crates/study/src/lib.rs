@@ -1,0 +1,9 @@
+//! # gradflow-study
+//!
+//! Experiment grids, the study runner, and the report.
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod error;
+
+pub use error::{Error, Result};
