@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod config;
 mod error;
 
 pub use error::{Error, Result};

@@ -56,7 +56,12 @@ impl Tensor {
     ) -> Result<Tensor> {
         let bias = bias.map(|b| Var::untracked(b.clone()));
         Var::untracked(self.clone())
-            .conv2d(&Var::untracked(weight.clone()), bias.as_ref(), stride, padding)
+            .conv2d(
+                &Var::untracked(weight.clone()),
+                bias.as_ref(),
+                stride,
+                padding,
+            )
             .map(Var::into_value)
     }
 }

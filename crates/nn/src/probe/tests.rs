@@ -188,7 +188,8 @@ fn only_the_configured_steps_are_recorded_and_an_unattached_step_adds_nothing() 
 
 #[test]
 fn recurrent_modules_report_the_gradient_at_every_time_step() {
-    let model = Sequential::new().with(crate::layers::rnn::Rnn::new(2, 3, true, DType::F64, 1).unwrap());
+    let model =
+        Sequential::new().with(crate::layers::rnn::Rnn::new(2, 3, true, DType::F64, 1).unwrap());
     let probe = Probe::new(ProbeConfig::default());
     let tape = Tape::new();
     let mut ctx = ForwardCtx::new(&tape);
@@ -199,7 +200,10 @@ fn recurrent_modules_report_the_gradient_at_every_time_step() {
     let last = hs.narrow(0, 4, 1).unwrap();
     last.sum_all().unwrap().backward().unwrap();
     let time = probe.report().time;
-    assert_eq!(time.iter().map(|r| r.t).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        time.iter().map(|r| r.t).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
     assert!(time.iter().all(|r| r.hidden_grad_norm > 0.0));
     // A tanh RNN with small weights loses gradient going back in time.
     assert!(time[0].hidden_grad_norm < time[4].hidden_grad_norm);
