@@ -156,7 +156,7 @@ impl OptimSpec {
 impl fmt::Display for OptimSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            OptimSpec::Sgd { lr, momentum } if momentum == 0.0 => write!(f, "sgd:{lr}"),
+            OptimSpec::Sgd { lr, momentum: 0.0 } => write!(f, "sgd:{lr}"),
             OptimSpec::Sgd { lr, momentum } => write!(f, "sgd:{lr},{momentum}"),
             OptimSpec::Adam { lr } => write!(f, "adam:{lr}"),
         }
