@@ -857,14 +857,16 @@ mod tests {
                 .to_f64_vec();
             let max = d.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             let info = a.info();
-            // Suprema approached only in a limit (softplus at +inf) come within 1e-5.
+            // Suprema approached only in a limit come within 5e-5: softplus at +inf, and
+            // hardswish as x -> 3 from below (f'(3) = 1, PyTorch's choice), where the grid
+            // step of 1e-4 leaves 1e-4 / 3.
             assert!(
                 max <= info.max_derivative + 1e-12,
                 "{a}: scanned {max} > stated {}",
                 info.max_derivative
             );
             assert!(
-                max >= info.max_derivative - 1e-5,
+                max >= info.max_derivative - 5e-5,
                 "{a}: scanned {max} < stated {}",
                 info.max_derivative
             );

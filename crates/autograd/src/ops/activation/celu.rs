@@ -2,8 +2,9 @@
 //! `f(x) = x` for `x > 0`, `alpha (e^(x / alpha) - 1)` otherwise.
 //!
 //! `f'(x) = 1` for `x > 0`, else `e^(x / alpha)` (continuous at 0 for every alpha,
-//! unlike ELU); `f''(x) = 0` for `x > 0`, else `e^(x / alpha) / alpha`. At 0 the left
-//! branch, as PyTorch (which computes celu through elu). PyTorch: `F.celu(x, alpha)`.
+//! unlike ELU); `f''(x) = 0` for `x >= 0`, else `e^(x / alpha) / alpha`. At 0, as
+//! PyTorch (which computes celu through elu): `f'` takes the left branch, and
+//! `f''(0) = 0` (`elu_double_backward` masks with `x < 0`). PyTorch: `F.celu(x, alpha)`.
 
 use super::{Pointwise, apply, blend, pointwise, positive_mask};
 use crate::{Element, Error, Result, Tensor, Var};
@@ -44,7 +45,8 @@ impl Pointwise for Celu {
 
     #[inline(always)]
     fn d2f<T: Element>(self, x: T, _y: T) -> T {
-        if x > T::zero() {
+        // PyTorch's elu_double_backward: mask x < 0, so 0 at the kink.
+        if x >= T::zero() {
             T::zero()
         } else {
             (x / T::of(self.alpha)).exp() / T::of(self.alpha)

@@ -1,9 +1,10 @@
 //! `elu`: the exponential linear unit (Clevert, Unterthiner & Hochreiter 2016),
 //! `f(x) = x` for `x > 0`, `alpha (e^x - 1)` otherwise.
 //!
-//! `f'(x) = 1` for `x > 0`, else `alpha e^x`; `f''(x) = 0` for `x > 0`, else
-//! `alpha e^x`. At 0 both take the left branch, as PyTorch's `elu_backward` does
-//! (`elu'(0) = alpha`). Negative outputs push the mean activation towards zero.
+//! `f'(x) = 1` for `x > 0`, else `alpha e^x`; `f''(x) = 0` for `x >= 0`, else
+//! `alpha e^x`. At 0 these are PyTorch's choices: `elu_backward` takes the left branch
+//! (`elu'(0) = alpha`, mask `x <= 0`), while `elu_double_backward` multiplies by the
+//! mask `x < 0` (`elu''(0) = 0`). Negative outputs push the mean activation towards zero.
 //! PyTorch: `F.elu(x, alpha)`.
 //!
 //! Numerics: `alpha * expm1(x)`, exact near 0 where `e^x - 1` would cancel.
@@ -47,7 +48,8 @@ impl Pointwise for Elu {
 
     #[inline(always)]
     fn d2f<T: Element>(self, x: T, _y: T) -> T {
-        if x > T::zero() {
+        // PyTorch's elu_double_backward: mask x < 0, so 0 at the kink.
+        if x >= T::zero() {
             T::zero()
         } else {
             T::of(self.alpha) * x.exp()
@@ -106,10 +108,10 @@ mod tests {
     }
 
     #[test]
-    fn elu_derivative_at_zero_is_alpha() {
+    fn elu_derivative_at_zero_is_alpha_and_its_curvature_zero() {
         let (_, d1, d2) = engine_derivatives(Elu { alpha: 0.5 }, &t64(&[0.0], &[1]));
         assert_eq!(d1.to_f64_vec(), vec![0.5]);
-        assert_eq!(d2.to_f64_vec(), vec![0.5]);
+        assert_eq!(d2.to_f64_vec(), vec![0.0]);
     }
 
     #[test]

@@ -23,7 +23,8 @@ impl Pointwise for Hardsigmoid {
         } else if x >= T::of(3.0) {
             T::one()
         } else {
-            x / T::of(6.0) + T::of(0.5)
+            // (x + 3) / 6 rather than x/6 + 1/2: exact sum near -3, one rounding.
+            (x + T::of(3.0)) / T::of(6.0)
         }
     }
 

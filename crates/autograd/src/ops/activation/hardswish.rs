@@ -1,9 +1,10 @@
 //! `hardswish`: `f(x) = x relu6(x + 3) / 6` (Howard et al. 2019, MobileNetV3).
 //!
-//! `f'(x) = 0` for `x < -3`, `x/3 + 1/2` for `-3 <= x <= 3`, 1 above; `f''(x) = 1/3`
-//! for `-3 < x < 3`, else 0. These are PyTorch's exact conventions at the corners
-//! (`hardswish_backward` and its double backward), so `f'(-3) = -0.5` and
-//! `f'(3) = 1.5`. PyTorch: `F.hardswish`.
+//! `f'(x) = 0` for `x <= -3`, `x/3 + 1/2` for `-3 < x < 3`, 1 for `x >= 3`;
+//! `f''(x) = 1/3` for `-3 < x < 3`, else 0. These are PyTorch's conventions at the
+//! corners (`hardswish_backward` and its double backward): `f'(-3) = 0` and `f'(3) = 1`,
+//! the outer branches, since pytorch/pytorch#148049 (2025); earlier releases gave
+//! -0.5 and 1.5. PyTorch: `F.hardswish`.
 
 use super::{Pointwise, apply, blend, indicator, pointwise};
 use crate::{Element, Result, Tensor, Var};
@@ -30,10 +31,11 @@ impl Pointwise for Hardswish {
 
     #[inline(always)]
     fn df<T: Element>(self, x: T, _y: T) -> T {
-        if x < T::of(-3.0) {
+        if x <= T::of(-3.0) {
             T::zero()
-        } else if x <= T::of(3.0) {
-            x / T::of(3.0) + T::of(0.5)
+        } else if x < T::of(3.0) {
+            // (x + 3/2) / 3 rather than x/3 + 1/2: one rounding, none near the root -3/2.
+            (x + T::of(1.5)) / T::of(3.0)
         } else {
             T::one()
         }
@@ -90,7 +92,7 @@ mod tests {
     fn hardswish_follows_pytorch_at_the_corners() {
         let (y, d1, d2) = engine_derivatives(Hardswish, &t64(&[-3.0, 3.0, 0.0], &[3]));
         assert_eq!(y.to_f64_vec(), vec![0.0, 3.0, 0.0]);
-        assert_eq!(d1.to_f64_vec(), vec![-0.5, 1.5, 0.5]);
+        assert_eq!(d1.to_f64_vec(), vec![0.0, 1.0, 0.5]);
         assert_eq!(d2.to_f64_vec(), vec![0.0, 0.0, 1.0 / 3.0]);
     }
 }

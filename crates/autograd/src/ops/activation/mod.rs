@@ -370,3 +370,137 @@ pub(crate) fn logistic_curvature<T: Element>(x: T) -> T {
     let r = T::one() / (T::one() + e);
     sign(x) * e * em1 * r * r * r
 }
+
+/// `a * b` as `p + err` exactly: the rounded product and its rounding error, by a fused
+/// multiply-add. Where the product overflows the error is taken as 0.
+#[inline(always)]
+pub(crate) fn two_prod<T: Element>(a: T, b: T) -> (T, T) {
+    let p = a * b;
+    let err = a.mul_add(b, -p);
+    (p, if err.is_finite() { err } else { T::zero() })
+}
+
+/// `a + b` as `s + err` exactly (Knuth's two-sum). Where the sum overflows the error is
+/// taken as 0.
+#[inline(always)]
+pub(crate) fn two_sum<T: Element>(a: T, b: T) -> (T, T) {
+    let s = a + b;
+    let bb = s - a;
+    let err = (a - (s - bb)) + (b - bb);
+    (s, if err.is_finite() { err } else { T::zero() })
+}
+
+/// A constant whose exact value is `c + c_lo` (`c` the nearest f64, `c_lo` the rest) as
+/// `hi + lo` in `T`: for f32, `lo` carries the bits that rounding `c` to f32 drops.
+#[inline(always)]
+pub(crate) fn split_constant<T: Element>(c: f64, c_lo: f64) -> (T, T) {
+    let hi = T::of(c);
+    // Exact in f64: hi is within half an f32 ulp of c (Sterbenz).
+    (hi, T::of((c - hi.f64()) + c_lo))
+}
+
+/// Above this `|z|`, `e^-|z| < 1.7e-28` is below half an ulp of 1 in both f32 and f64, so
+/// `1 + e` and `1 - e` round to 1 and the logistic's tails are exactly `e` times a
+/// polynomial.
+const LOGISTIC_TAIL: f64 = 64.0;
+
+/// `a sigma(z) + b sigma'(z) + c sigma''(z)` at `z = hi + lo`, where `lo` is a correction
+/// below the last bit of `hi` (the rounding error of the product or polynomial that gave
+/// `z`), accurate to a few ulps for every `z`.
+///
+/// Why the correction matters: `sigma(z)` ~ `e^z` in the left tail, so an absolute error
+/// `d` in `z` is a relative error `d` in the result, and rounding `z = beta * x` alone
+/// costs `|z| / 2` ulps (26 ulps of f32 at `z = -52`). With `m = |z| = m_hi + m_lo`,
+/// `e^-m = e^-m_hi (1 - m_lo)` to first order (`m_lo` is below `1e-5`, so the second order
+/// is below f32's and f64's rounding wherever `e^-m` is not 0).
+///
+/// In the tails (`|z| > 64`) the terms are `e = e^-|z|` times the coefficients, and `e`
+/// may be subnormal; multiplying a rounded subnormal by a large coefficient (`x` in
+/// `x sigma(x)`) would magnify its rounding error, so `e` is applied as `e^(-|z|/2)`
+/// twice, the second time last: one rounding into the subnormal range.
+#[inline(always)]
+pub(crate) fn logistic_combination<T: Element>(hi: T, lo: T, a: T, b: T, c: T) -> T {
+    let negative = hi < T::zero();
+    let (m, m_lo) = if negative { (-hi, -lo) } else { (hi, lo) };
+    if m > T::of(LOGISTIC_TAIL) {
+        // sigma, sigma', sigma'' are e, e, e (z < 0) or 1 - e, e, -e (z > 0).
+        let h = (-m * T::of(0.5)).exp();
+        if h == T::zero() {
+            // e^-|z| underflows (or z is infinite): the limits 0 and a.
+            return if negative { T::zero() } else { a };
+        }
+        let times_e = |k: T| {
+            let kh = k * h;
+            (kh - kh * m_lo) * h
+        };
+        return if negative {
+            times_e(a + b + c)
+        } else {
+            a + times_e(b - c - a)
+        };
+    }
+    let e0 = (-m).exp();
+    let e = e0 - e0 * m_lo;
+    let r = T::one() / (T::one() + e);
+    let value = if negative { e * r } else { r };
+    let slope = e * r * r;
+    let mut out = a * value + b * slope;
+    if c != T::zero() {
+        // sigma'' = sigma' (1 - 2 sigma) = -sign(z) sigma' (1 - e) / (1 + e), with
+        // e - 1 = expm1(-m): no cancellation near z = 0.
+        let em1 = (-m).exp_m1() - e0 * m_lo;
+        let curvature = slope * em1 * r;
+        out += c * if negative { -curvature } else { curvature };
+    }
+    out
+}
+
+/// `2 sigma'(z) + z sigma''(z)` at `z = hi + lo` (swish's curvature over `beta`, and
+/// silu's), as `sigma'(z) ((2 - |z|) + e (2 + |z|)) / (1 + e)` with `e = e^-|z|`.
+///
+/// It has roots at `|z| = 2.3994`, where the textbook sum of the two terms cancels
+/// tenfold (19 ulps of f32 at `z = -2.55`); here `2 - |z|` is exact near the root
+/// (Sterbenz) and the other term is a third of the size. Tails as in
+/// [`logistic_combination`].
+#[inline(always)]
+pub(crate) fn logistic_swish_curvature<T: Element>(hi: T, lo: T) -> T {
+    let (m, m_lo) = if hi < T::zero() { (-hi, -lo) } else { (hi, lo) };
+    let two = T::of(2.0);
+    if m > T::of(LOGISTIC_TAIL) {
+        // e (2 - |z|), with e applied in two halves (see logistic_combination).
+        let h = (-m * T::of(0.5)).exp();
+        let kh = ((two - m) - m_lo) * h;
+        return (kh - kh * m_lo) * h;
+    }
+    let e0 = (-m).exp();
+    let e = e0 - e0 * m_lo;
+    let r = T::one() / (T::one() + e);
+    e * r * r * r * (((two - m) - m_lo) + e * (two + m))
+}
+
+/// A one-hot mask of `y`'s largest element along `axis` (the first, if several tie), in
+/// `y`'s dtype: softmax's and log-softmax's gradients use it to avoid cancellation where
+/// the distribution is nearly one-hot.
+pub(crate) fn top_mask(y: &Tensor, axis: usize) -> Result<Tensor> {
+    let dims = y.dims();
+    let len = dims.get(axis).copied().unwrap_or(1);
+    let inner: usize = dims.iter().skip(axis + 1).product();
+    let values = y.to_f64_vec();
+    let mut mask = vec![0.0f64; values.len()];
+    for start in (0..values.len()).step_by((len * inner).max(1)) {
+        for i in 0..inner {
+            let at = |a: usize| start + a * inner + i;
+            let best = (1..len).fold(0, |b, a| {
+                if values.get(at(a)) > values.get(at(b)) {
+                    a
+                } else {
+                    b
+                }
+            });
+            if let Some(m) = mask.get_mut(at(best)) {
+                *m = 1.0;
+            }
+        }
+    }
+    Ok(Tensor::from_vec(mask, y.shape().clone())?.to_dtype(y.dtype()))
+}

@@ -4,8 +4,9 @@
 //! activations keep zero mean and unit variance through a network initialised with
 //! LeCun normal weights (self-normalisation).
 //!
-//! `f'(x) = lambda` for `x > 0`, else `lambda alpha e^x`; `f''` is 0 for `x > 0`, else
-//! `lambda alpha e^x`; at 0 the left branch, as in PyTorch. PyTorch: `torch.selu`.
+//! `f'(x) = lambda` for `x > 0`, else `lambda alpha e^x`; `f''` is 0 for `x >= 0`, else
+//! `lambda alpha e^x`. At 0, as PyTorch (selu is elu with a scale): `f'` takes the left
+//! branch, `f''(0) = 0` (`elu_double_backward` masks with `x < 0`). PyTorch: `torch.selu`.
 
 use super::{Pointwise, apply, blend, pointwise, positive_mask};
 use crate::{Element, Result, Tensor, Var};
@@ -44,7 +45,8 @@ impl Pointwise for Selu {
 
     #[inline(always)]
     fn d2f<T: Element>(self, x: T, _y: T) -> T {
-        if x > T::zero() {
+        // PyTorch's elu_double_backward: mask x < 0, so 0 at the kink.
+        if x >= T::zero() {
             T::zero()
         } else {
             T::of(SELU_LAMBDA * SELU_ALPHA) * x.exp()

@@ -7,10 +7,13 @@
 //! PyTorch: `torch.softmax(x, dim)`.
 //!
 //! Numerics: the row maximum is subtracted before exponentiating, so inputs of any
-//! magnitude give no overflow.
+//! magnitude give no overflow. The gradient shifts `g` by its value at the largest `y`
+//! first (which changes nothing, as `sum(y) = 1`), so that `g - sum(g * y)` does not
+//! cancel where `y` is nearly one-hot.
 
 use smallvec::smallvec;
 
+use super::top_mask;
 use crate::tensor::reduce::{Reduce, reduce};
 use crate::{BackwardCtx, InputGrads, Op, Result, Tensor, Var};
 
@@ -37,8 +40,13 @@ impl Op for Softmax {
         let y = ctx.output();
         let axis = [self.axis as isize];
         // dx = y * (g - sum(g * y)) along the axis; Var ops, so it differentiates again.
-        let dot = grad.mul(y)?.sum(&axis, true)?;
-        let dx = y.mul(&grad.sub(&dot)?)?;
+        // g is first shifted by its value where y is largest: since sum(y) = 1, dx is
+        // unchanged, but where y is nearly one-hot, g_top - sum(g * y) no longer cancels
+        // (without the shift, 127 ulps of f32 lost in the largest component).
+        let top = Var::untracked(top_mask(y.value(), self.axis)?);
+        let shifted = grad.sub(&grad.mul(&top)?.sum(&axis, true)?)?;
+        let dot = shifted.mul(y)?.sum(&axis, true)?;
+        let dx = y.mul(&shifted.sub(&dot)?)?;
         Ok(smallvec![Some(dx)])
     }
 }
