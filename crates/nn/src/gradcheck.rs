@@ -6,7 +6,7 @@ use crate::module::{Module, named_parameters};
 use crate::{ForwardCtx, Result};
 
 /// Checks a module's gradients w.r.t. its input and every parameter, first and second
-/// order, by finite differences in f64 (see [`gradcheck`]). The module's parameters
+/// order, by finite differences in f64 (see [`gradcheck()`]). The module's parameters
 /// are taken as they are (converted to f64); the module must have been built in f64
 /// or be dtype-agnostic.
 ///
