@@ -41,6 +41,7 @@ mod error;
 mod gradcheck;
 pub mod init;
 pub mod layers;
+pub mod loss;
 pub mod module;
 mod param;
 
