@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use gradflow_autograd::Shape;
+
 /// `Result` with the nn crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -18,6 +20,53 @@ pub enum Error {
         /// What was being configured.
         what: &'static str,
         /// What was wrong, with the value.
+        reason: String,
+    },
+    /// A loss whose input and target do not fit together (the target of an elementwise
+    /// loss must have the input's shape; class indices need `[batch, classes]` logits
+    /// and one index per row).
+    #[error("{loss}: {reason} (input {input}, target {target})")]
+    LossShape {
+        /// The loss (`"mse"`, `"cross_entropy"`, ...).
+        loss: &'static str,
+        /// The input's shape.
+        input: Shape,
+        /// The target's shape (`[n]` for `n` class indices).
+        target: Shape,
+        /// What was expected.
+        reason: &'static str,
+    },
+    /// A class index that is not below the number of classes.
+    #[error(
+        "{loss}: class index {index} (target {position}) is out of range for {classes} classes"
+    )]
+    ClassIndex {
+        /// The loss.
+        loss: &'static str,
+        /// The position of the index in the targets (the row of the batch).
+        position: usize,
+        /// The index.
+        index: usize,
+        /// The number of classes (the logits' last dimension).
+        classes: usize,
+    },
+    /// An input or target value outside the loss's domain (a probability above 1, say).
+    #[error("{loss}: {reason}")]
+    LossValue {
+        /// The loss.
+        loss: &'static str,
+        /// Which value, and what is wrong with it.
+        reason: String,
+    },
+    /// A gradient that does not fit its parameter (shape or dtype), or a parameter that
+    /// no longer fits the optimiser's state for it.
+    #[error("{optimizer}: parameter {param}: {reason}")]
+    Gradient {
+        /// The optimiser (`"Sgd"`, `"Adam"`, ...).
+        optimizer: &'static str,
+        /// The parameter's full name (`"layers.0.weight"`).
+        param: String,
+        /// What does not fit.
         reason: String,
     },
     /// A file that could not be read or written.

@@ -5,7 +5,9 @@
 //!
 //! ```
 //! use gradflow_autograd::{Activation, DType, Tape, Tensor};
-//! use gradflow_nn::{init::Init, module::visit_parameters_mut, ForwardCtx, Mlp, Module};
+//! use gradflow_nn::loss::{mse, Reduction};
+//! use gradflow_nn::optim::{Optimizer, Sgd};
+//! use gradflow_nn::{init::Init, ForwardCtx, Mlp, Module};
 //!
 //! // Fit y = x0 - x1 with a small tanh network and plain gradient descent.
 //! let mut model = Mlp::builder(2, &[16], 1)
@@ -13,6 +15,7 @@
 //!     .init(Init::xavier())
 //!     .dtype(DType::F64)
 //!     .build()?;
+//! let mut opt = Sgd::new(0.1)?;
 //! let x = Tensor::randn([64, 2], DType::F64, 1);
 //! let y = x.matmul(&Tensor::from_vec(vec![1.0f64, -1.0], [2, 1])?)?;
 //! let mut losses = Vec::new();
@@ -20,16 +23,10 @@
 //!     let tape = Tape::new();
 //!     let mut ctx = ForwardCtx::new(&tape);
 //!     let pred = model.forward(&mut ctx, &tape.constant(x.clone()))?;
-//!     let loss = pred.sub(&tape.constant(y.clone()))?.powf(2.0)?.mean_all()?;
+//!     let loss = mse(&pred, &tape.constant(y.clone()), Reduction::Mean)?;
 //!     losses.push(loss.value().to_scalar::<f64>()?);
 //!     let grads = ctx.param_grads(&loss.backward()?);
-//!     visit_parameters_mut(&mut model, &mut |_, p| {
-//!         if let Some(g) = grads.get(p) {
-//!             let step = g.mul_scalar(-0.1);
-//!             let updated = p.value().add(&step).expect("same shape");
-//!             p.set(updated);
-//!         }
-//!     });
+//!     opt.step(&mut model, &grads)?;
 //! }
 //! assert!(losses[199] < 0.02 * losses[0]);
 //! # Ok::<(), gradflow_nn::Error>(())
@@ -41,7 +38,9 @@ mod error;
 mod gradcheck;
 pub mod init;
 pub mod layers;
+pub mod loss;
 pub mod module;
+pub mod optim;
 mod param;
 pub mod probe;
 pub mod theory;

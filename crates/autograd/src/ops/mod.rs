@@ -17,6 +17,7 @@ pub mod gather;
 pub mod im2col;
 pub mod index_select;
 pub mod log;
+pub mod log1p;
 pub mod logsumexp;
 pub mod matmul;
 pub mod max;
