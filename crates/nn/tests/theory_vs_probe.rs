@@ -1,6 +1,9 @@
 //! Mean-field predictions against what the probe measures in real networks at
 //! initialisation (issue: gradient-flow probes and mean-field predictions).
-#![expect(clippy::unwrap_used, reason = "in tests a failed unwrap is a failed test")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "in tests a failed unwrap is a failed test"
+)]
 
 use gradflow_autograd::{Activation, DType, Tape, Tensor};
 use gradflow_nn::init::Init;
@@ -63,10 +66,15 @@ fn measured_gradient_decay_matches_mean_field_theory() {
     for (act, init) in cases {
         let theory = MeanField::for_init(act, &init, WIDTH).unwrap();
         let predicted = -theory.log_gradient_slope(1.0, DEPTH).unwrap();
-        let per_seed: Vec<f64> = (0..SEEDS).map(|s| mean_log_ratio(&log_delta_norms(act, init, s))).collect();
+        let per_seed: Vec<f64> = (0..SEEDS)
+            .map(|s| mean_log_ratio(&log_delta_norms(act, init, s)))
+            .collect();
         let mean = per_seed.iter().sum::<f64>() / SEEDS as f64;
-        let sd = (per_seed.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (SEEDS - 1) as f64).sqrt();
-        println!("{act} {init}: predicted {predicted:.4}, measured {mean:.4} (sd over seeds {sd:.4}), tolerance {tolerance:.4}");
+        let sd =
+            (per_seed.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (SEEDS - 1) as f64).sqrt();
+        println!(
+            "{act} {init}: predicted {predicted:.4}, measured {mean:.4} (sd over seeds {sd:.4}), tolerance {tolerance:.4}"
+        );
         assert!(
             (mean - predicted).abs() < tolerance,
             "{act} with {init}: measured mean ln-ratio per layer {mean}, predicted {predicted}, tolerance {tolerance}"
