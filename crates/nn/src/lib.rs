@@ -34,6 +34,8 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod checkpoint;
+pub mod data;
 mod error;
 mod gradcheck;
 pub mod init;
