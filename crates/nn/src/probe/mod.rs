@@ -1,7 +1,7 @@
 //! Gradient-flow probes: attach one to any model's forward pass and get, per layer and
 //! per step, what is needed to see gradients vanish, explode, die or saturate.
 //!
-//! A [`Probe`] is an [`Observer`](crate::Observer) of the forward pass (it sees every
+//! A [`Probe`] is an [`Observer`] of the forward pass (it sees every
 //! sub-module's input and output through [`ForwardCtx::call`](crate::ForwardCtx::call))
 //! plus gradient hooks on the tape: the model is not changed, and a step without a
 //! probe attached runs no probe code at all.
