@@ -19,6 +19,32 @@
 //! # Ok::<(), gradflow_autograd::Error>(())
 //! ```
 //!
+//! The public surface at a glance (the sketch in DESIGN.md, compiled and run):
+//!
+//! ```
+//! # fn main() -> gradflow_autograd::Result<()> {
+//! use gradflow_autograd::{Tape, Tensor, Activation};
+//!
+//! let tape = Tape::new();
+//! let x = tape.var(Tensor::from_vec(vec![0.5f64, -1.0, 2.0], &[3])?);  // a leaf that needs grad
+//! let w = tape.var(Tensor::from_vec(vec![0.1f64, 0.2, 0.3, 0.4, 0.5, 0.6], &[2, 3])?);
+//! let act: Activation = "leaky_relu:0.1".parse()?;                     // every activation by name
+//! let y = act.apply(&w.matmul(&x.reshape(&[3, 1])?)?)?.sum_all()?;
+//! let grads = y.backward_retain()?;            // gradients of y w.r.t. every leaf
+//! let dw: Vec<f64> = grads.get(&w).expect("w is a leaf").to_vec()?;
+//! let g = tape.grad(&y, &[&x], true)?;         // create_graph = true: g[0] is a Var
+//! let second = g[0].sum_all()?.backward()?;    // second-order gradient
+//! let dot: String = tape.to_dot();             // the recorded graph, for Graphviz
+//! # assert_eq!(dw, vec![0.5, -1.0, 2.0, 0.5, -1.0, 2.0]);
+//! # assert!(dot.contains("leaky_relu"));
+//! # let _ = second;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! One difference from the sketch: `backward` releases the values saved for the pass,
+//! so a graph that is differentiated again afterwards is kept with `backward_retain`.
+//!
 //! The main types: [`Tensor`] (plain maths, records nothing), [`Tape`] (the record),
 //! [`Var`] (a value and its node), [`Gradients`], the [`Op`] trait that built-in and
 //! user ops implement, [`gradcheck()`](gradcheck::gradcheck) to verify a gradient rule,
