@@ -299,15 +299,16 @@ fn run(
             if anomaly && g.value().all_finite() {
                 if let Some((index, x)) = gj.value().first_non_finite() {
                     let nodes = tape.inner.nodes.borrow();
-                    return Err(Error::NonFinite {
+                    return Err(Error::NonFinite(Box::new(crate::error::Anomaly {
                         phase: "backward",
                         node: i,
                         op: op_name,
                         value: format!("{x}"),
                         index,
                         location: nodes[i].location.to_string(),
+                        scope: nodes[i].scope.as_ref().map(|s| s.to_string()),
                         input_shapes: input_ids.iter().map(|&j| nodes[j].shape.clone()).collect(),
-                    });
+                    })));
                 }
             }
             grads[j] = Some(match grads[j].take() {

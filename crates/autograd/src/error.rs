@@ -152,23 +152,30 @@ pub enum Error {
         valid: String,
     },
     /// In anomaly mode: the first NaN or infinity produced by a node, forward or backward.
-    #[error("anomaly: {phase} of node {node} ({op}) produced {value} at element {index}; node created at {location}; input shapes: {}", join_shapes(.input_shapes))]
-    NonFinite {
-        /// `"forward"` or `"backward"`.
-        phase: &'static str,
-        /// The node id (`usize::MAX` when the op was not recorded).
-        node: usize,
-        /// The op of the node.
-        op: &'static str,
-        /// The non-finite value, as text (`NaN`, `inf`, `-inf`).
-        value: String,
-        /// Flat index of the first non-finite element.
-        index: usize,
-        /// Where in user code the node was created (`file:line:column`).
-        location: String,
-        /// Shapes of the node's inputs.
-        input_shapes: Vec<Shape>,
-    },
+    #[error("{0}")]
+    NonFinite(Box<Anomaly>),
+}
+
+/// Where anomaly mode found the first NaN or infinity (see [`Error::NonFinite`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("anomaly: {phase} of node {node} ({op}{}) produced {value} at element {index}; node created at {location}; input shapes: {}", .scope.as_ref().map(|s| format!(" in {s}")).unwrap_or_default(), join_shapes(.input_shapes))]
+pub struct Anomaly {
+    /// `"forward"` or `"backward"`.
+    pub phase: &'static str,
+    /// The node id (for a forward anomaly, the id the node would have had).
+    pub node: usize,
+    /// The op of the node.
+    pub op: &'static str,
+    /// The non-finite value, as text (`NaN`, `inf`, `-inf`).
+    pub value: String,
+    /// Flat index of the first non-finite element.
+    pub index: usize,
+    /// Where in the source the node was created (`file:line:column`).
+    pub location: String,
+    /// The scope (module path, `layers.3`) the node was recorded in, if any.
+    pub scope: Option<String>,
+    /// Shapes of the node's inputs.
+    pub input_shapes: Vec<Shape>,
 }
 
 fn join_shapes(shapes: &[Shape]) -> String {

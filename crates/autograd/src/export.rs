@@ -24,6 +24,8 @@ pub struct NodeInfo {
     pub inputs: Vec<usize>,
     /// Where in user code the node was created.
     pub location: String,
+    /// The scope (module path) it was recorded in.
+    pub scope: Option<String>,
 }
 
 impl Tape {
@@ -44,6 +46,7 @@ impl Tape {
                 dtype: n.dtype,
                 inputs: n.inputs.to_vec(),
                 location: n.location.to_string(),
+                scope: n.scope.as_ref().map(|s| s.to_string()),
             });
         }
         for (id, n) in nodes.iter().enumerate() {
@@ -60,23 +63,43 @@ impl Tape {
         let g = self.graph();
         let mut out =
             String::from("digraph tape {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
-        for idx in g.node_indices() {
-            let n = &g[idx];
-            let style = match n.kind {
-                NodeKind::Var => "shape=box, style=filled, fillcolor=\"#cfe2ff\"",
-                NodeKind::Constant => "shape=box, color=\"#888888\"",
-                NodeKind::Op => "shape=ellipse",
-            };
-            let _ = writeln!(
-                out,
-                "  n{} [label=\"#{} {}\\n{} {}\", {}];",
-                n.id,
-                n.id,
-                escape(&n.label),
-                n.shape,
-                n.dtype,
-                style
-            );
+        // Nodes recorded inside a module (a scope such as `layers.3`) are drawn in a
+        // box labelled with it.
+        let mut scopes: Vec<Option<&str>> = Vec::new();
+        for n in g.node_weights() {
+            let s = n.scope.as_deref();
+            if !scopes.contains(&s) {
+                scopes.push(s);
+            }
+        }
+        for (k, scope) in scopes.iter().enumerate() {
+            if let Some(name) = scope {
+                let _ = writeln!(
+                    out,
+                    "  subgraph cluster_{k} {{\n    label=\"{}\";\n    color=\"#bbbbbb\";",
+                    escape(name)
+                );
+            }
+            for n in g.node_weights().filter(|n| n.scope.as_deref() == *scope) {
+                let style = match n.kind {
+                    NodeKind::Var => "shape=box, style=filled, fillcolor=\"#cfe2ff\"",
+                    NodeKind::Constant => "shape=box, color=\"#888888\"",
+                    NodeKind::Op => "shape=ellipse",
+                };
+                let _ = writeln!(
+                    out,
+                    "  n{} [label=\"#{} {}\\n{} {}\", {}];",
+                    n.id,
+                    n.id,
+                    escape(&n.label),
+                    n.shape,
+                    n.dtype,
+                    style
+                );
+            }
+            if scope.is_some() {
+                out.push_str("  }\n");
+            }
         }
         for e in g.edge_indices() {
             if let Some((a, b)) = g.edge_endpoints(e) {

@@ -71,7 +71,7 @@ pub(crate) mod testing;
 
 pub use activation::{Activation, ActivationInfo};
 pub use dtype::{DType, Element};
-pub use error::{Error, Result};
+pub use error::{Anomaly, Error, Result};
 pub use gradcheck::{GradcheckOptions, GradcheckReport, gradcheck};
 pub use gradients::Gradients;
 pub use op::{BackwardCtx, InputGrads, Op};

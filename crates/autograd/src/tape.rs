@@ -39,6 +39,8 @@ pub(crate) struct Node {
     pub(crate) shape: Shape,
     pub(crate) dtype: DType,
     pub(crate) location: &'static Location<'static>,
+    /// The scope (module path) that was current when the node was recorded.
+    pub(crate) scope: Option<Rc<str>>,
 }
 
 impl Node {
@@ -61,6 +63,7 @@ pub(crate) struct TapeInner {
     pub(crate) hooks: RefCell<HashMap<usize, Vec<Hook>>>,
     no_grad_depth: Cell<usize>,
     anomaly: Cell<bool>,
+    scope: RefCell<Option<Rc<str>>>,
 }
 
 /// The record of one computation.
@@ -106,6 +109,7 @@ impl Tape {
                 hooks: RefCell::new(HashMap::new()),
                 no_grad_depth: Cell::new(0),
                 anomaly: Cell::new(false),
+                scope: RefCell::new(None),
             }),
         }
     }
@@ -170,6 +174,24 @@ impl Tape {
         self.inner.anomaly.get()
     }
 
+    /// Sets the scope recorded with every node from now on (the nn crate sets the path
+    /// of the module being run, `layers.3`), or clears it with `None`; returns the
+    /// previous scope so callers can restore it. Graph exports group nodes by scope, and
+    /// anomaly errors name it.
+    pub fn set_scope(&self, scope: Option<&str>) -> Option<Rc<str>> {
+        self.inner.scope.replace(scope.map(Rc::from))
+    }
+
+    /// Restores a scope returned by [`Tape::set_scope`].
+    pub fn restore_scope(&self, scope: Option<Rc<str>>) {
+        *self.inner.scope.borrow_mut() = scope;
+    }
+
+    /// The current scope.
+    pub fn scope(&self) -> Option<Rc<str>> {
+        self.inner.scope.borrow().clone()
+    }
+
     /// Drops every node (and every hook), keeping the tape's id. Vars made before the
     /// reset must not be used with the tape afterwards: their node ids are gone, and
     /// using them is an error.
@@ -203,6 +225,7 @@ impl Tape {
             dtype: value.dtype(),
             value: Some(value),
             location,
+            scope: self.inner.scope.borrow().clone(),
         });
         nodes.len() - 1
     }
@@ -224,6 +247,7 @@ impl Tape {
             dtype: value.dtype(),
             value: Some(value),
             location,
+            scope: self.inner.scope.borrow().clone(),
         });
         nodes.len() - 1
     }

@@ -248,7 +248,7 @@ fn check_finite_forward(
     }
     match value.first_non_finite() {
         None => Ok(()),
-        Some((index, x)) => Err(Error::NonFinite {
+        Some((index, x)) => Err(Error::NonFinite(Box::new(crate::error::Anomaly {
             phase: "forward",
             node: inputs
                 .iter()
@@ -259,7 +259,12 @@ fn check_finite_forward(
             value: format!("{x}"),
             index,
             location: location.to_string(),
+            scope: inputs
+                .iter()
+                .find_map(|v| v.tape())
+                .and_then(Tape::scope)
+                .map(|s| s.to_string()),
             input_shapes: inputs.iter().map(|v| v.shape().clone()).collect(),
-        }),
+        }))),
     }
 }

@@ -14,6 +14,14 @@ pub enum Error {
     /// An error of the autograd engine (shapes, dtypes, ...).
     #[error(transparent)]
     Autograd(#[from] gradflow_autograd::Error),
+    /// An error inside a sub-module of a forward pass, with the module's path.
+    #[error("{path}: {source}")]
+    InModule {
+        /// The module path (`layers.3`).
+        path: String,
+        /// The error.
+        source: Box<Error>,
+    },
     /// A configuration value out of range (a zero width, a negative learning rate, ...).
     #[error("{what}: {reason}")]
     Config {
@@ -99,6 +107,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error without the module paths wrapped around it.
+    pub fn innermost(&self) -> &Error {
+        match self {
+            Error::InModule { source, .. } => source.innermost(),
+            e => e,
+        }
+    }
+
     /// Shorthand for [`Error::Config`].
     pub fn config(what: &'static str, reason: impl Into<String>) -> Self {
         Error::Config {

@@ -27,7 +27,7 @@ use gradflow_autograd::{Activation, Gradients, Tape, Tensor, Var};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
-use crate::{Param, ParamId, Result};
+use crate::{Error, Param, ParamId, Result};
 
 /// What a module is, for probes and reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -387,7 +387,19 @@ impl<'t> ForwardCtx<'t> {
     /// The child's errors, and the observers'.
     pub fn call(&mut self, name: &str, module: &dyn Module, x: &Var) -> Result<Var> {
         self.path.push(name.to_string());
+        // Nodes recorded by the child carry its path, for graph exports and anomaly
+        // reports.
+        let previous = self.tape.set_scope(Some(&self.path.join(".")));
         let result = module.forward(self, x);
+        self.tape.restore_scope(previous);
+        // Name the innermost module an error came from.
+        let result = result.map_err(|e| match e {
+            e @ Error::InModule { .. } => e,
+            e => Error::InModule {
+                path: self.path.join("."),
+                source: Box::new(e),
+            },
+        });
         let outcome = match result {
             Ok(y) => {
                 let path = self.path.join(".");

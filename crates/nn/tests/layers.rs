@@ -64,10 +64,10 @@ fn set_training_switches_every_norm_and_dropout_in_a_tree() {
         net.forward(&mut ctx, &tape.constant(x.clone()))
             .map(|y| y.value().to_f64_vec())
     };
-    // Training: one example is too few for batch statistics.
+    // Training: one example is too few for batch statistics; the error names the layer.
     assert_eq!(
         run(&net, 0).unwrap_err().to_string(),
-        "BatchNorm1d: training needs more than one value per channel, got input [1, 4]"
+        "1.inner.0: BatchNorm1d: training needs more than one value per channel, got input [1, 4]"
     );
     set_training(&mut net, false);
     assert_eq!(run(&net, 0).unwrap(), run(&net, 1).unwrap());
