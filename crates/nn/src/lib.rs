@@ -41,6 +41,7 @@ mod gradcheck;
 pub mod init;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod module;
 pub mod optim;
 mod param;
