@@ -2,6 +2,9 @@
 #![deny(missing_docs)]
 
 pub use gradflow_autograd as autograd;
+pub use gradflow_nn as nn;
+pub use gradflow_plot as plot;
+pub use gradflow_study as study;
 
 /// The names most programs need.
 pub mod prelude {

@@ -78,7 +78,7 @@ struct GridFlags {
     /// Data: spirals, digits, xor, moons, circles, blobs, teacher, csv:PATH, idx:IMAGES,LABELS [default: spirals]
     #[arg(long = "dataset", visible_alias = "datasets", value_name = "LIST")]
     dataset: Option<String>,
-    /// Optimisers: sgd:LR, sgd:LR,MOMENTUM, adam:LR [default: sgd:0.05,0.9]
+    /// Optimisers: sgd:LR, sgd:LR,MOMENTUM, adam:LR [default: adam:0.001]
     #[arg(long = "optimiser", visible_aliases = ["optimizer", "optimisers"], value_name = "LIST")]
     optimiser: Option<String>,
     /// Learning rate for every optimiser (overrides the one in --optimiser)
@@ -91,7 +91,7 @@ struct GridFlags {
 
 #[derive(Args, Debug, Default)]
 struct TrainingFlags {
-    /// Optimiser steps per run [default: 300]
+    /// Optimiser steps per run [default: 500]
     #[arg(long, value_name = "N")]
     steps: Option<String>,
     /// Mini-batch size [default: 128]
@@ -296,7 +296,7 @@ pub fn default_grid() -> Grid {
 /// The default study's training settings.
 pub fn default_training() -> Training {
     Training {
-        steps: 300,
+        steps: 500,
         batch_size: 128,
         probe_every: 25,
         dtype: DType::F64,
