@@ -12,6 +12,9 @@ pub enum Error {
     /// An error of the nn crate (model, data, checkpoint).
     #[error(transparent)]
     Nn(#[from] gradflow_nn::Error),
+    /// A chart that could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] gradflow_plot::Error),
     /// An error of the engine.
     #[error(transparent)]
     Autograd(#[from] gradflow_autograd::Error),
