@@ -19,4 +19,8 @@ pub mod guide {
     pub mod architecture {}
     #[doc = include_str!("../docs/adding-an-op.md")]
     pub mod adding_an_op {}
+    #[doc = include_str!("../docs/activations.md")]
+    pub mod activations {}
+    #[doc = include_str!("../docs/performance.md")]
+    pub mod performance {}
 }

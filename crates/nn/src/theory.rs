@@ -213,6 +213,9 @@ pub enum FixedPoint {
     Diverges,
 }
 
+/// Above this `q`, smooth activations are integrated with panels (see `at_nodes`).
+const SMOOTH_Q_LIMIT: f64 = 9.0;
+
 /// Number of quadrature points: exact for smooth integrands to rounding, and for
 /// ReLU-like kinks at 0 exact by symmetry (no node sits at 0, and the nodes pair up).
 const QUADRATURE_POINTS: usize = 96;
@@ -272,15 +275,26 @@ impl MeanField {
     }
 
     /// Quadrature weights, `phi(sqrt(q) z_i)` and `phi'(sqrt(q) z_i)` at every node
-    /// (values by the engine). Gauss-Hermite for smooth activations; panels split at the
-    /// kinks (scaled to `z = kink / sqrt(q)`) for piecewise ones.
+    /// (values by the engine). Gauss-Hermite for smooth activations at moderate `q`;
+    /// panels split at the kinks (scaled to `z = kink / sqrt(q)`) for piecewise ones, and
+    /// on the scale `1 / sqrt(q)` for smooth ones at large `q`.
     fn at_nodes(&self, q: f64) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
         let kinks = self.act.kinks();
-        let (nodes, weights) = if kinks.is_empty() || q <= 0.0 {
+        // Gauss-Hermite resolves features of phi(sqrt(q) z) of width ~0.2 in z; at
+        // large q a smooth activation varies on a scale 1/sqrt(q) near z = 0 (sigmoid
+        // becomes a step), so panels with breakpoints on that scale take over.
+        let (nodes, weights) = if q <= 0.0 || (kinks.is_empty() && q <= SMOOTH_Q_LIMIT) {
             (self.quad.nodes.clone(), self.quad.weights.clone())
         } else {
-            let scaled: Vec<f64> = kinks.iter().map(|k| k / q.sqrt()).collect();
-            gaussian_panels(&scaled)
+            let r = q.sqrt();
+            let mut cuts: Vec<f64> = kinks.iter().map(|k| k / r).collect();
+            if q > SMOOTH_Q_LIMIT {
+                for s in [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0] {
+                    cuts.push(s / r);
+                    cuts.push(-s / r);
+                }
+            }
+            gaussian_panels(&cuts)
         };
         let h: Vec<f64> = nodes.iter().map(|z| q.sqrt() * z).collect();
         let h = Tensor::from_vec(h, [nodes.len()])?.to_dtype(DType::F64);
@@ -550,6 +564,25 @@ mod tests {
             .unwrap();
         assert!((s - 2.0 / 1.01).abs() < 1e-9, "{s}");
     }
+
+    /// Sigmoid at large sigma_w^2: q* is large and sigmoid' is a narrow bump in z;
+    /// mpmath (30 digits, adaptive quadrature split on the scale 1/sqrt(q), findroot for
+    /// q*) gives q* = 5.855403564 and chi_1 = 0.398879007 at sigma_w^2 = 16, and
+    /// chi_1 = 0.99996 at sigma_w^2 = 103 (so the edge of chaos is just above 103).
+    #[test]
+    fn sigmoid_at_large_weights_agrees_with_adaptive_integration() {
+        let c = MeanField::new(Activation::Sigmoid, 16.0, 0.0).unwrap().chi1().unwrap();
+        assert!((c - REFERENCE_CHI1_SIGMOID_16).abs() < 1e-6, "{c}");
+        let q = MeanField::new(Activation::Sigmoid, 16.0, 0.0).unwrap().q_star().unwrap().unwrap();
+        assert!((q - REFERENCE_QSTAR_SIGMOID_16).abs() < 1e-6 * q, "{q}");
+        let c = MeanField::new(Activation::Sigmoid, 103.0, 0.0).unwrap().chi1().unwrap();
+        assert!((c - 0.999_964_619).abs() < 1e-6, "{c}");
+        let critical = critical_sigma_w2(Activation::Sigmoid).unwrap();
+        assert_eq!(critical, None, "no crossing below 64");
+    }
+
+    const REFERENCE_CHI1_SIGMOID_16: f64 = 0.398_879_006_543_735_8;
+    const REFERENCE_QSTAR_SIGMOID_16: f64 = 5.855_403_564_410_189;
 
     /// Monte Carlo with 400,000 samples: standard error about 1e-3 of the value;
     /// quadrature agrees within 5 standard errors.

@@ -285,10 +285,7 @@ pub fn default_grid() -> Grid {
         depths: vec![20],
         widths: vec![64],
         datasets: vec![DatasetSpec::Spirals],
-        optimisers: vec![OptimSpec::Sgd {
-            lr: 0.05,
-            momentum: 0.9,
-        }],
+        optimisers: vec![OptimSpec::Adam { lr: 1e-3 }],
         seeds: vec![0],
     }
 }
