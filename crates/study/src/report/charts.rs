@@ -18,14 +18,27 @@ pub struct Chart {
     pub svg: String,
     /// One sentence saying what it shows.
     pub caption: String,
+    /// Whether it is a grid of panels, shown at the full width of the page (single
+    /// charts are shown at about their drawn size).
+    pub wide: bool,
 }
 
 fn chart(file: impl Into<String>, svg: String, caption: impl Into<String>) -> Chart {
+    // Panels are the only charts drawn wider than 1000 px.
+    let wide = svg_width(&svg).is_some_and(|w| w > 1000.0);
     Chart {
         file: file.into(),
         svg,
         caption: caption.into(),
+        wide,
     }
+}
+
+/// The `width` attribute of an SVG document's root element.
+fn svg_width(svg: &str) -> Option<f64> {
+    let head = svg.get(..svg.find('>')?)?;
+    let at = head.find(" width=\"")? + 8;
+    head.get(at..)?.split('"').next()?.trim_end_matches("px").parse().ok()
 }
 
 const CONVENTION: &str = "Conventions: h_l = W_l x_(l-1) + b_l, x_l = phi(h_l), sigma_w^2 = fan_in Var(W) (standard init 1/3, Xavier 1, He 2 x gain^2/2); delta_l = dL/dh_l.";
@@ -357,33 +370,59 @@ pub fn histograms(run: &RunResult, final_step: bool) -> Result<Vec<Chart>> {
     let mut layers: Vec<usize> = (0..5).map(|k| k * depth.saturating_sub(1) / 4).collect();
     layers.dedup();
     let when = if final_step { format!("step {}", h.step) } else { "initialisation".to_string() };
-    let mut acts = HistogramChart::new(
+    let tag = if final_step { "final" } else { "init" };
+    let acts = layer_histograms(
         format!("Activations per layer at {when}: {} with {}", run.spec.activation, run.spec.init),
         Axis::new("activation x_l", "value"),
-        h.value_edges.clone(),
-    )
-    .normalise(Normalisation::Fraction)
-    .size(560, 380);
-    let mut grads = HistogramChart::new(
+        &h.value_edges,
+        &h.activations,
+        &layers,
+    )?;
+    let grads = layer_histograms(
         format!("Back-propagated gradients per layer at {when}: {} with {}", run.spec.activation, run.spec.init),
         Axis::new("log10 |delta_l|", "decades"),
-        h.grad_edges.clone(),
-    )
-    .normalise(Normalisation::Fraction)
-    .size(560, 380);
+        &h.grad_edges,
+        &h.gradients,
+        &layers,
+    )?;
+    Ok(vec![
+        chart(format!("hist-act-{tag}-{}.svg", run.id), acts, format!("Distribution of each layer's activations ({}, {}).", run.spec.activation, when)),
+        chart(format!("hist-grad-{tag}-{}.svg", run.id), grads, format!("Distribution of log10 |dL/dh_l| per layer ({}, {}): a shift to the left towards layer 1 is the vanishing gradient.", run.spec.activation, when)),
+    ])
+}
+
+/// One histogram per chosen layer on shared edges, drawn over the populated range only
+/// (plus a bin either side): the gradient edges span 62 decades, a network uses a dozen.
+/// The bins left out are empty for every drawn layer, so nothing is hidden.
+fn layer_histograms(
+    title: String,
+    x: Axis,
+    edges: &[f64],
+    hists: &[gradflow_nn::probe::Histogram],
+    layers: &[usize],
+) -> Result<String> {
+    let bins = edges.len().saturating_sub(1);
+    if bins == 0 {
+        return Err(crate::Error::config("report", "histogram without bins in the results"));
+    }
+    let used = |i: usize| layers.iter().any(|&l| hists.get(l).is_some_and(|h| h.counts.get(i).is_some_and(|&c| c > 0)));
+    let (lo, hi) = match ((0..bins).find(|&i| used(i)), (0..bins).rev().find(|&i| used(i))) {
+        (Some(first), Some(last)) => (first.saturating_sub(1), (last + 1).min(bins.saturating_sub(1))),
+        _ => (0, bins.saturating_sub(1)),
+    };
+    let mut chart = HistogramChart::new(title, x, edges.get(lo..=hi + 1).unwrap_or(edges).to_vec())
+        .normalise(Normalisation::Fraction)
+        .size(560, 380);
     for (k, &l) in layers.iter().enumerate() {
-        if let Some(a) = h.activations.get(l) {
-            acts.push(Histogram::new(format!("layer {}", l + 1), a.counts.iter().map(|&c| c as f64)).outside((a.below + a.above + a.nan) as f64).colour(k));
-        }
-        if let Some(g) = h.gradients.get(l) {
-            grads.push(Histogram::new(format!("layer {}", l + 1), g.counts.iter().map(|&c| c as f64)).outside((g.below + g.above + g.nan) as f64).colour(k));
+        if let Some(h) = hists.get(l) {
+            chart.push(
+                Histogram::new(format!("layer {}", l + 1), h.counts.get(lo..=hi).unwrap_or(&[]).iter().map(|&c| c as f64))
+                    .outside((h.below + h.above + h.nan) as f64)
+                    .colour(k),
+            );
         }
     }
-    let tag = if final_step { "final" } else { "init" };
-    Ok(vec![
-        chart(format!("hist-act-{tag}-{}.svg", run.id), acts.to_svg()?, format!("Distribution of each layer's activations ({}, {}).", run.spec.activation, when)),
-        chart(format!("hist-grad-{tag}-{}.svg", run.id), grads.to_svg()?, format!("Distribution of log10 |dL/dh_l| per layer ({}, {}): a shift to the left towards layer 1 is the vanishing gradient.", run.spec.activation, when)),
-    ])
+    Ok(chart.to_svg()?)
 }
 
 /// Mean dead or saturated fraction over the hidden layers during training.

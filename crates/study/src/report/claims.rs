@@ -253,6 +253,7 @@ pub fn cost(activations: &[Activation]) -> Result<Claim> {
             file: "activation-cost.svg".into(),
             svg: bars.to_svg()?,
             caption: "What one forward and backward pass costs per element for each activation, timed on the machine that wrote this report.".into(),
+            wide: false,
         }),
     })
 }
@@ -348,6 +349,7 @@ pub fn dying(dtype: DType) -> Result<Claim> {
             file: "dying-relu.svg".into(),
             svg: chart.to_svg()?,
             caption: "The fraction of dead units while training with a learning rate that is too large: ReLU's rises, leaky ReLU's stays at 0.".into(),
+            wide: false,
         }),
     })
 }

@@ -23,6 +23,8 @@ p.lead { max-width: 70em; }
 figure { margin: 18px 0; background: #fff; border: 1px solid #e2e2e2; border-radius: 6px; padding: 10px; }
 figure img { width: 100%; height: auto; display: block; }
 figcaption { font-size: 14px; color: #444; margin-top: 6px; }
+figure.single { max-width: 820px; }
+.grid figure.single { max-width: none; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(430px, 1fr)); gap: 14px; }
 .grid figure { margin: 0; }
 .claim { background: #fff; border: 1px solid #e2e2e2; border-left: 6px solid #888; border-radius: 6px; padding: 14px 18px; margin: 16px 0; }
@@ -34,7 +36,7 @@ figcaption { font-size: 14px; color: #444; margin-top: 6px; }
 .badge.disagrees { background: #f8d9d5; color: #8e2a1f; }
 .badge.not-measured { background: #ececec; color: #555; }
 .claim .said { font-style: italic; color: #333; }
-.claim figure { max-width: 900px; }
+
 table { border-collapse: collapse; font-size: 14px; background: #fff; }
 th, td { border: 1px solid #ddd; padding: 5px 9px; text-align: right; }
 th { background: #eef1f5; }
@@ -57,7 +59,8 @@ pub struct Page<'a> {
 fn figure(out: &mut String, c: &Chart) {
     let _ = write!(
         out,
-        "<figure><img src=\"charts/{}\" alt=\"{}\" loading=\"lazy\"><figcaption>{}</figcaption></figure>\n",
+        "<figure{}><img src=\"charts/{}\" alt=\"{}\" loading=\"lazy\"><figcaption>{}</figcaption></figure>\n",
+        if c.wide { "" } else { " class=\"single\"" },
         esc(&c.file),
         esc(&c.caption),
         esc(&c.caption)

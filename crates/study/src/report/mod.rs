@@ -69,7 +69,8 @@ pub fn write_report(out: &Path, results: &StudyResults) -> Result<PathBuf> {
     for act in results.config.grid.activations.iter().filter(|a| a.is_pointwise()) {
         gallery.push(charts::gallery(*act)?);
     }
-    page.section("gallery", "The activations and their derivatives", "Each activation of the study with its first and second derivative, computed by the engine's gradient rules (not hand formulas). The maximum slope bounds how much a layer can pass on: 1/4 for sigmoid.", &gallery);
+    page.section("gallery", "The activations and their derivatives", "Each activation of the study with its first and second derivative, computed by the engine's gradient rules (not hand formulas). The maximum slope bounds how much a layer can pass on: 1/4 for sigmoid.", &[]);
+    page.grid("gallery-grid", &gallery);
 
     // Gradient flow at initialisation.
     let weights = charts::init_gradients(results, true)?;
