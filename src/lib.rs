@@ -16,4 +16,6 @@ pub mod guide {
     pub mod architecture {}
     #[doc = include_str!("../docs/adding-an-op.md")]
     pub mod adding_an_op {}
+    #[doc = include_str!("../docs/theory.md")]
+    pub mod theory {}
 }
