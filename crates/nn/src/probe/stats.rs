@@ -138,31 +138,45 @@ impl Bins {
             v.iter().for_each(|x| self.count(&mut h, x.f64()));
             return h;
         }
-        // Uniform bins: the slot computed without branches that depend on the value
-        // (below, the bins, above), so mispredictions do not dominate.
         let bins = self.bins;
-        let mut slots = Slots::new(bins + 2);
-        let width = self.hi - self.lo;
-        for (k, x) in v.iter().enumerate() {
-            let x = x.f64();
-            if x.is_nan() {
-                h.nan += 1;
-                continue;
+        let Ok(top) = u32::try_from(bins + 2) else {
+            v.iter().for_each(|x| self.count(&mut h, x.f64()));
+            return h;
+        };
+        // Uniform bins: slots are computed for a block of values without branches
+        // (a loop that vectorises), then counted. Slot 0 is below the first edge,
+        // 1..=bins the bins, bins + 1 at or above the last edge, bins + 2 NaN.
+        let mut slots = Slots::new(bins + 3);
+        let (lo, hi, binsf, last) = (self.lo, self.hi, bins as f64, (bins - 1) as f64);
+        let (inv, width) = (self.inverse_width.unwrap_or(1.0), self.hi - self.lo);
+        let divide = self.inverse_width.is_none();
+        let mut block = [0u32; 256];
+        for chunk in v.chunks(block.len()) {
+            for (slot, x) in block.iter_mut().zip(chunk) {
+                let x = x.f64();
+                let fraction = if divide {
+                    (x - lo) / width
+                } else {
+                    (x - lo) * inv
+                };
+                // min(trunc(f), bins - 1) = trunc(min(f, bins - 1)) for f >= 0, and
+                // `as usize` of a negative f is 0, as max(f, 0) gives.
+                let inside = (fraction * binsf).max(0.0).min(last) as u32 + 1;
+                *slot = if x.is_nan() {
+                    top
+                } else if x < lo {
+                    0
+                } else if x >= hi {
+                    top - 1
+                } else {
+                    inside
+                };
             }
-            let fraction = match self.inverse_width {
-                Some(inv) => (x - self.lo) * inv,
-                None => (x - self.lo) / width,
-            };
-            // A negative fraction casts to 0; the cases are then combined arithmetically,
-            // without branches that depend on the value.
-            let inside = ((fraction * bins as f64) as usize).min(bins - 1) + 1;
-            let below = usize::from(x < self.lo);
-            // (`below` wins, as in `count`, should the edges be descending.)
-            let above = usize::from(x >= self.hi) * (1 - below);
-            let slot = inside * (1 - below) * (1 - above) + above * (bins + 1);
-            slots.add(k, slot);
+            for (k, &slot) in block.iter().take(chunk.len()).enumerate() {
+                slots.add(k, slot as usize);
+            }
         }
-        slots.finish(&mut h);
+        slots.finish(&mut h, true);
         h
     }
 }
@@ -172,7 +186,8 @@ impl Bins {
 /// zeros of a ReLU layer) then increment different memory words, instead of each
 /// waiting for the previous increment to be stored.
 struct Slots {
-    copies: [Vec<u64>; SPLIT],
+    /// Slot `s`, copy `c` at `s * SPLIT + c`.
+    counts: Vec<u64>,
 }
 
 const SPLIT: usize = 4;
@@ -180,30 +195,37 @@ const SPLIT: usize = 4;
 impl Slots {
     fn new(slots: usize) -> Slots {
         Slots {
-            copies: std::array::from_fn(|_| vec![0; slots]),
+            counts: vec![0; slots * SPLIT],
         }
     }
 
     #[inline(always)]
-    fn add(&mut self, copy: usize, slot: usize) {
-        if let Some(c) = self
-            .copies
-            .get_mut(copy % SPLIT)
-            .and_then(|c| c.get_mut(slot))
-        {
+    fn add(&mut self, k: usize, slot: usize) {
+        if let Some(c) = self.counts.get_mut(slot * SPLIT + k % SPLIT) {
             *c += 1;
         }
     }
 
-    /// Adds the counts into `h`.
-    fn finish(self, h: &mut Histogram) {
-        for copy in &self.copies {
-            if let [below, inside @ .., above] = copy.as_slice() {
-                h.below += below;
-                h.above += above;
-                for (c, s) in h.counts.iter_mut().zip(inside) {
-                    *c += s;
-                }
+    /// The count of each slot, the copies added.
+    fn totals(&self) -> Vec<u64> {
+        self.counts
+            .chunks_exact(SPLIT)
+            .map(|c| c.iter().sum())
+            .collect()
+    }
+
+    /// Adds the counts into `h` (slots: below, each bin, at or above the last edge,
+    /// and if `with_nan` NaN).
+    fn finish(self, h: &mut Histogram, with_nan: bool) {
+        let mut totals = self.totals();
+        if with_nan {
+            h.nan += totals.pop().unwrap_or(0);
+        }
+        if let [below, inside @ .., above] = totals.as_slice() {
+            h.below += below;
+            h.above += above;
+            for (c, s) in h.counts.iter_mut().zip(inside) {
+                *c += s;
             }
         }
     }
@@ -338,7 +360,7 @@ impl LogBins {
                 slots.add(k, i);
             }
         }
-        slots.finish(&mut h);
+        slots.finish(&mut h, false);
         h
     }
 }
@@ -363,9 +385,9 @@ pub struct Summary {
 impl Summary {
     /// The summary of every element of `t`.
     ///
-    /// Sums are accumulated in eight interleaved partial sums (element `i` goes to
-    /// partial sum `i mod 8`), added pairwise at the end: the passes vectorise, and the
-    /// rounding error is that of a sum of `n / 8` terms instead of `n`. The norm is
+    /// Sums are accumulated in four interleaved partial sums (element `i` goes to
+    /// partial sum `i mod 4`), added pairwise at the end: the passes vectorise, and the
+    /// rounding error is that of a sum of `n / 4` terms instead of `n`. The norm is
     /// computed from values scaled by a power of two (exact) near `1 / max |x|`, so
     /// it neither underflows nor overflows.
     pub fn of(t: &Tensor) -> Summary {
@@ -377,13 +399,14 @@ impl Summary {
     }
 }
 
-/// Interleaved partial sums per pass: eight f64 fill two AVX
-/// registers or four SSE/NEON ones.
-const LANES: usize = 8;
+/// Interleaved partial sums per pass: four f64 fill two SSE/NEON registers or one AVX
+/// register, so a pass's three accumulators and their temporaries stay in the 16
+/// registers of baseline x86-64 (eight lanes spilled to the stack).
+const LANES: usize = 4;
 
 /// Adds the partial sums pairwise, in a fixed order.
 fn total(p: &[f64; LANES]) -> f64 {
-    ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
+    (p[0] + p[1]) + (p[2] + p[3])
 }
 
 /// The slice as whole groups of [`LANES`] elements and the rest.
