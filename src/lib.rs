@@ -23,4 +23,6 @@ pub mod guide {
     pub mod activations {}
     #[doc = include_str!("../docs/performance.md")]
     pub mod performance {}
+    #[doc = include_str!("../docs/theory.md")]
+    pub mod theory {}
 }

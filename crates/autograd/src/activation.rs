@@ -334,6 +334,53 @@ impl Activation {
         Ok(self.derivatives(x, 1)?.remove(0))
     }
 
+    /// `f'(x)` elementwise given `y = f(x)` as this activation computed it (a layer's
+    /// output), without evaluating `f` again: the derivative kernel that the backward
+    /// pass runs, so the values are those of [`Activation::derivative`] bit for bit, at
+    /// the cost of one pass. PReLU (whose layer output depends on its learned slope,
+    /// not on `init`) ignores `y` and is computed as [`Activation::derivative`] does.
+    ///
+    /// ```
+    /// use gradflow_autograd::{Activation, Tensor};
+    /// let x = Tensor::from_vec(vec![-1.0f64, 0.5, 3.0], &[3])?;
+    /// let y = Activation::Tanh.apply_tensor(&x)?;
+    /// let d = Activation::Tanh.derivative_given_output(&x, &y)?;
+    /// assert_eq!(d.to_vec::<f64>()?, Activation::Tanh.derivative(&x)?.to_vec::<f64>()?);
+    /// # Ok::<(), gradflow_autograd::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Activation::derivative`]; [`Error::Shape`] if `x` and `y` differ in shape.
+    pub fn derivative_given_output(&self, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        use crate::ops::activation::{self as k, pointwise_derivative as d};
+        self.validate()?;
+        match *self {
+            Activation::Identity => d(x, y, k::identity::Identity, 1),
+            Activation::Sigmoid => d(x, y, k::sigmoid::Sigmoid, 1),
+            Activation::Tanh => d(x, y, k::tanh::Tanh, 1),
+            Activation::Relu => d(x, y, k::relu::Relu, 1),
+            Activation::LeakyRelu { slope } => d(x, y, k::leaky_relu::LeakyRelu { slope }, 1),
+            Activation::Elu { alpha } => d(x, y, k::elu::Elu { alpha }, 1),
+            Activation::Selu => d(x, y, k::selu::Selu, 1),
+            Activation::Celu { alpha } => d(x, y, k::celu::Celu { alpha }, 1),
+            Activation::Gelu => d(x, y, k::gelu::Gelu, 1),
+            Activation::GeluTanh => d(x, y, k::gelu_tanh::GeluTanh, 1),
+            Activation::Silu => d(x, y, k::silu::Silu, 1),
+            Activation::Swish { beta } => d(x, y, k::swish::Swish { beta }, 1),
+            Activation::Mish => d(x, y, k::mish::Mish, 1),
+            Activation::Softplus { beta } => d(x, y, k::softplus::Softplus { beta }, 1),
+            Activation::Softsign => d(x, y, k::softsign::Softsign, 1),
+            Activation::Hardtanh => d(x, y, k::hardtanh::Hardtanh, 1),
+            Activation::Hardsigmoid => d(x, y, k::hardsigmoid::Hardsigmoid, 1),
+            Activation::Hardswish => d(x, y, k::hardswish::Hardswish, 1),
+            Activation::LogSigmoid => d(x, y, k::log_sigmoid::LogSigmoid, 1),
+            Activation::Relu6 => d(x, y, k::relu6::Relu6, 1),
+            Activation::PRelu { .. }
+            | Activation::Softmax { .. }
+            | Activation::LogSoftmax { .. } => self.derivative(x),
+        }
+    }
+
     /// `f'(x)` and `f''(x)` elementwise, computed by the engine (a recorded backward,
     /// then the backward of that).
     ///
@@ -774,6 +821,37 @@ mod tests {
     use super::*;
     use crate::testing::t64;
     use crate::{DType, Tape};
+
+    #[test]
+    fn the_derivative_given_the_output_is_the_engines_derivative_bit_for_bit() {
+        let mut values = vec![
+            0.0, -0.0, 1e-300, -1e-300, 6.0, -3.0, 3.0, 1.0, -1.0, 40.0, -40.0,
+        ];
+        values.extend((0..64).map(|i| -8.0 + 0.25 * i as f64 + 0.01));
+        values.push(f64::NAN);
+        let n = values.len();
+        for dtype in [DType::F64, DType::F32] {
+            let x = t64(&values, &[n]).to_dtype(dtype);
+            for a in Activation::all().filter(|a| a.is_pointwise()) {
+                let y = a.apply_tensor(&x).unwrap();
+                let fast = a.derivative_given_output(&x, &y).unwrap().to_f64_vec();
+                let engine = a.derivative(&x).unwrap().to_f64_vec();
+                for (i, (f, e)) in fast.iter().zip(&engine).enumerate() {
+                    assert!(
+                        f.to_bits() == e.to_bits() || (f.is_nan() && e.is_nan()),
+                        "{a} {dtype:?} at {}: {f} vs {e}",
+                        values[i]
+                    );
+                }
+            }
+        }
+        let x = t64(&[1.0, 2.0], &[2]);
+        assert!(
+            Activation::Tanh
+                .derivative_given_output(&x, &t64(&[1.0], &[1]))
+                .is_err()
+        );
+    }
 
     #[test]
     fn every_activation_round_trips_through_its_name() {

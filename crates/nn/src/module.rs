@@ -47,7 +47,8 @@ pub enum Role {
         /// Output channels (filters).
         outputs: usize,
     },
-    /// An activation function (its input is the pre-activation).
+    /// An activation function: its input is the pre-activation and its output is the
+    /// activation applied to it (probes take the derivative from the two).
     Activation(Activation),
     /// A normalisation layer.
     Norm,

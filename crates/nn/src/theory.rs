@@ -571,11 +571,21 @@ mod tests {
     /// chi_1 = 0.99996 at sigma_w^2 = 103 (so the edge of chaos is just above 103).
     #[test]
     fn sigmoid_at_large_weights_agrees_with_adaptive_integration() {
-        let c = MeanField::new(Activation::Sigmoid, 16.0, 0.0).unwrap().chi1().unwrap();
+        let c = MeanField::new(Activation::Sigmoid, 16.0, 0.0)
+            .unwrap()
+            .chi1()
+            .unwrap();
         assert!((c - REFERENCE_CHI1_SIGMOID_16).abs() < 1e-6, "{c}");
-        let q = MeanField::new(Activation::Sigmoid, 16.0, 0.0).unwrap().q_star().unwrap().unwrap();
+        let q = MeanField::new(Activation::Sigmoid, 16.0, 0.0)
+            .unwrap()
+            .q_star()
+            .unwrap()
+            .unwrap();
         assert!((q - REFERENCE_QSTAR_SIGMOID_16).abs() < 1e-6 * q, "{q}");
-        let c = MeanField::new(Activation::Sigmoid, 103.0, 0.0).unwrap().chi1().unwrap();
+        let c = MeanField::new(Activation::Sigmoid, 103.0, 0.0)
+            .unwrap()
+            .chi1()
+            .unwrap();
         assert!((c - 0.999_964_619).abs() < 1e-6, "{c}");
         let critical = critical_sigma_w2(Activation::Sigmoid).unwrap();
         let c = critical.unwrap();

@@ -24,7 +24,11 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
 }
 
 fn one_line(s: &str) -> String {
-    s.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+    s.split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Carries out a parsed command.
@@ -45,16 +49,27 @@ pub fn execute(command: Command) -> Result<()> {
                 "gradflow: {mine} run{} ({} steps each{}), writing to {}",
                 if mine == 1 { "" } else { "s" },
                 s.config.training.steps,
-                if s.shard.count > 1 { format!(", shard {} of {runs} runs", s.shard) } else { String::new() },
+                if s.shard.count > 1 {
+                    format!(", shard {} of {runs} runs", s.shard)
+                } else {
+                    String::new()
+                },
                 s.out.display()
             );
             let outcome = runner::run_study(&s, progress)?;
             print!("{}", summary_table(&outcome.results.runs));
             if outcome.computed < outcome.results.runs.len() {
-                println!("({} run(s) loaded from an earlier, interrupted study)", outcome.results.runs.len() - outcome.computed);
+                println!(
+                    "({} run(s) loaded from an earlier, interrupted study)",
+                    outcome.results.runs.len() - outcome.computed
+                );
             }
             if s.shard.count > 1 {
-                println!("shard {} saved in {}; when every shard is done: gradflow merge <shard dirs> --out <dir>", s.shard, s.out.display());
+                println!(
+                    "shard {} saved in {}; when every shard is done: gradflow merge <shard dirs> --out <dir>",
+                    s.shard,
+                    s.out.display()
+                );
                 return Ok(());
             }
             let index = report::write_report(&s.out, &outcome.results)?;
@@ -67,12 +82,21 @@ pub fn execute(command: Command) -> Result<()> {
             runner::write_results(&out, &results)?;
             print!("{}", summary_table(&results.runs));
             let index = report::write_report(&out, &results)?;
-            println!("merged {} runs from {} directories; report: {}", results.runs.len(), inputs.len(), index.display());
+            println!(
+                "merged {} runs from {} directories; report: {}",
+                results.runs.len(),
+                inputs.len(),
+                index.display()
+            );
             Ok(())
         }
         Command::Gallery { activations, out } => {
             let paths = report::write_gallery(&out, &activations)?;
-            println!("wrote {} charts to {}", paths.len(), out.join("charts").display());
+            println!(
+                "wrote {} charts to {}",
+                paths.len(),
+                out.join("charts").display()
+            );
             Ok(())
         }
         Command::Theory(t) => {
@@ -89,9 +113,20 @@ pub fn summary_table(runs: &[RunResult]) -> String {
     let _ = writeln!(
         out,
         "{:<16} {:<12} {:>5} {:>10} {:>9} {:>9} {:>13} {:>7} {:>7}  status",
-        "activation", "init", "depth", "train loss", "train acc", "test acc", "|d1|/|dL| @0", "dead %", "time s"
+        "activation",
+        "init",
+        "depth",
+        "train loss",
+        "train acc",
+        "test acc",
+        "|d1|/|dL| @0",
+        "dead %",
+        "time s"
     );
-    let pct = |v: Option<f64>| v.map(|a| format!("{:.1}%", 100.0 * a)).unwrap_or_else(|| "-".into());
+    let pct = |v: Option<f64>| {
+        v.map(|a| format!("{:.1}%", 100.0 * a))
+            .unwrap_or_else(|| "-".into())
+    };
     for r in runs {
         let status = match &r.status {
             RunStatus::Completed => "ok".to_string(),
@@ -103,7 +138,9 @@ pub fn summary_table(runs: &[RunResult]) -> String {
             r.spec.activation.to_string(),
             r.spec.init.to_string(),
             r.spec.depth,
-            r.train_loss.map(|l| format!("{l:.4}")).unwrap_or_else(|| "-".into()),
+            r.train_loss
+                .map(|l| format!("{l:.4}"))
+                .unwrap_or_else(|| "-".into()),
             pct(r.train_accuracy),
             pct(r.test_accuracy),
             r.first_last_ratio,
@@ -129,10 +166,18 @@ fn theory_table(t: &TheoryCommand) -> Result<String> {
     let _ = writeln!(
         out,
         "{:<16} {:>10} {:>12} {:>10} {:>14} {:>18} {:>14}",
-        "activation", "sigma_w^2", "q*", "chi_1", "depth scale", format!("|d1|/|d{}| pred.", t.depth), "critical s_w^2"
+        "activation",
+        "sigma_w^2",
+        "q*",
+        "chi_1",
+        "depth scale",
+        format!("|d1|/|d{}| pred.", t.depth),
+        "critical s_w^2"
     );
     for &act in &t.activations {
-        let s2 = t.sigma_w2.unwrap_or_else(|| t.init.sigma_w2(t.width, t.width, Some(act)));
+        let s2 = t
+            .sigma_w2
+            .unwrap_or_else(|| t.init.sigma_w2(t.width, t.width, Some(act)));
         let mf = MeanField::new(act, s2, t.sigma_b2)?;
         let q_star = match mf.q_star()? {
             Some(q) => format!("{q:.4e}"),
@@ -155,7 +200,10 @@ fn theory_table(t: &TheoryCommand) -> Result<String> {
             critical
         );
     }
-    let _ = writeln!(out, "chi_1 < 1: gradients vanish towards the input; > 1: they explode; depth scale = -1/ln chi_1 layers.");
+    let _ = writeln!(
+        out,
+        "chi_1 < 1: gradients vanish towards the input; > 1: they explode; depth scale = -1/ln chi_1 layers."
+    );
     Ok(out)
 }
 
@@ -182,8 +230,15 @@ fn probe(p: &ProbeCommand) -> Result<()> {
             "{:>5} {:<22} {:>10} {:>10} {:>12} {:>12} {:>7} {:>7}",
             "layer", "module", "mean", "std", "|dL/dh|", "|dL/dW|", "dead %", "sat %"
         );
-        for r in report.layers.iter().filter(|r| r.kind == RecordKind::PreActivation) {
-            let act = report.layers.iter().find(|a| a.kind == RecordKind::Activation && a.layer == r.layer);
+        for r in report
+            .layers
+            .iter()
+            .filter(|r| r.kind == RecordKind::PreActivation)
+        {
+            let act = report
+                .layers
+                .iter()
+                .find(|a| a.kind == RecordKind::Activation && a.layer == r.layer);
             println!(
                 "{:>5} {:<22} {:>10.3e} {:>10.3e} {:>12.3e} {:>12.3e} {:>7.1} {:>7.1}",
                 r.layer,
@@ -198,7 +253,8 @@ fn probe(p: &ProbeCommand) -> Result<()> {
         }
     }
     if p.json {
-        let text = serde_json::to_string_pretty(&all).map_err(|e| Error::config("--json", e.to_string()))?;
+        let text = serde_json::to_string_pretty(&all)
+            .map_err(|e| Error::config("--json", e.to_string()))?;
         println!("{text}");
     }
     Ok(())

@@ -13,7 +13,9 @@ use gradflow_nn::theory::MeanField;
 use gradflow_nn::{ForwardCtx, Mlp, Module};
 
 use crate::config::{DatasetSpec, OptimSpec, RunSpec, Training};
-use crate::results::{CurvePoint, LayerHistograms, RunResult, RunStatus, Snapshot, TheoryPrediction};
+use crate::results::{
+    CurvePoint, LayerHistograms, RunResult, RunStatus, Snapshot, TheoryPrediction,
+};
 use crate::{Error, Result};
 
 /// The seed of every synthetic data set and of the train/test split: fixed, so every
@@ -85,16 +87,32 @@ pub fn prepare(spec: &DatasetSpec, training: &Training) -> Result<PreparedData> 
     let (train, test) = raw.split(training.test_fraction, DATA_SEED)?;
     let (train, test, _) = data::standardize(&train, &test)?;
     let task = match train.targets() {
-        Targets::Classes { num_classes, .. } => Task::Classification { classes: *num_classes },
-        Targets::Regression(t) => Task::Regression { outputs: t.dims().get(1).copied().unwrap_or(1) },
-        Targets::MultiLabel(t) => Task::MultiLabel { labels: t.dims().get(1).copied().unwrap_or(1) },
-        _ => return Err(Error::config("--dataset", format!("{spec}: targets of a kind the study does not train on"))),
+        Targets::Classes { num_classes, .. } => Task::Classification {
+            classes: *num_classes,
+        },
+        Targets::Regression(t) => Task::Regression {
+            outputs: t.dims().get(1).copied().unwrap_or(1),
+        },
+        Targets::MultiLabel(t) => Task::MultiLabel {
+            labels: t.dims().get(1).copied().unwrap_or(1),
+        },
+        _ => {
+            return Err(Error::config(
+                "--dataset",
+                format!("{spec}: targets of a kind the study does not train on"),
+            ));
+        }
     };
     let q0 = {
         let x = train.features().to_f64_vec();
         x.iter().map(|v| v * v).sum::<f64>() / x.len().max(1) as f64
     };
-    Ok(PreparedData { train, test, task, q0 })
+    Ok(PreparedData {
+        train,
+        test,
+        task,
+        q0,
+    })
 }
 
 /// The network a run trains.
@@ -102,12 +120,16 @@ pub fn prepare(spec: &DatasetSpec, training: &Training) -> Result<PreparedData> 
 /// # Errors
 /// Configuration errors of the builder.
 pub fn build_model(spec: &RunSpec, data: &PreparedData, dtype: DType) -> Result<Mlp> {
-    Ok(Mlp::builder(data.train.num_features(), &vec![spec.width; spec.depth], data.task.outputs())
-        .activation(spec.activation)
-        .init(spec.init)
-        .dtype(dtype)
-        .seed(spec.seed)
-        .build()?)
+    Ok(Mlp::builder(
+        data.train.num_features(),
+        &vec![spec.width; spec.depth],
+        data.task.outputs(),
+    )
+    .activation(spec.activation)
+    .init(spec.init)
+    .dtype(dtype)
+    .seed(spec.seed)
+    .build()?)
 }
 
 fn optimiser(spec: &OptimSpec) -> Result<Box<dyn Optimizer>> {
@@ -124,14 +146,20 @@ fn loss_of(task: Task, output: &Var, batch: &Dataset, tape: &Tape) -> Result<(Va
             loss::cross_entropy(output, labels, Reduction::Mean)?,
             Some(accuracy(output.value(), labels)?),
         ),
-        (Task::Regression { .. }, Targets::Regression(t)) => {
-            (loss::mse(output, &tape.constant(t.clone()), Reduction::Mean)?, None)
-        }
+        (Task::Regression { .. }, Targets::Regression(t)) => (
+            loss::mse(output, &tape.constant(t.clone()), Reduction::Mean)?,
+            None,
+        ),
         (Task::MultiLabel { .. }, Targets::MultiLabel(t)) => (
             loss::bce_with_logits(output, &tape.constant(t.clone()), Reduction::Mean)?,
             None,
         ),
-        _ => return Err(Error::config("--dataset", "the targets do not match the task")),
+        _ => {
+            return Err(Error::config(
+                "--dataset",
+                "the targets do not match the task",
+            ));
+        }
     })
 }
 
@@ -163,11 +191,27 @@ pub struct RunOptions {
 /// # Errors
 /// Errors of the model, data or optimiser (a non-finite loss is not an error: the run
 /// is reported as diverged and replayed in anomaly mode to find the culprit).
-pub fn run(spec: &RunSpec, index: usize, training: &Training, data: &PreparedData, on_step: OnStep<'_>) -> Result<RunResult> {
+pub fn run(
+    spec: &RunSpec,
+    index: usize,
+    training: &Training,
+    data: &PreparedData,
+    on_step: OnStep<'_>,
+) -> Result<RunResult> {
     let started = Instant::now();
     let mut result = train(spec, index, training, data, on_step, RunOptions::default())?;
     if let RunStatus::Diverged { step, .. } = result.status {
-        let culprit = match train(spec, index, training, data, &|_, _| {}, RunOptions { anomaly: true, stop_after: Some(step + 1) }) {
+        let culprit = match train(
+            spec,
+            index,
+            training,
+            data,
+            &|_, _| {},
+            RunOptions {
+                anomaly: true,
+                stop_after: Some(step + 1),
+            },
+        ) {
             Err(e) => Some(e.to_string()),
             Ok(_) => None,
         };
@@ -189,9 +233,15 @@ fn train(
     let mut opt = optimiser(&spec.optimiser)?;
     // The probe decides nothing about which steps: the run attaches it on the steps
     // it records (every `probe_every`, and the last).
-    let probe = Probe::new(ProbeConfig { every: 1, ..ProbeConfig::default() });
+    let probe = Probe::new(ProbeConfig {
+        every: 1,
+        ..ProbeConfig::default()
+    });
     let batches = data.train.batches(training.batch_size, spec.seed)?;
-    let steps = options.stop_after.unwrap_or(training.steps).min(training.steps);
+    let steps = options
+        .stop_after
+        .unwrap_or(training.steps)
+        .min(training.steps);
     let mut curve = Vec::with_capacity(steps);
     let mut status = RunStatus::Completed;
     let mut epoch = 0u64;
@@ -212,7 +262,10 @@ fn train(
         let batch = batch.into_data();
         let tape = Tape::new();
         tape.set_anomaly_detection(options.anomaly);
-        let mut ctx = ForwardCtx::with_seed(&tape, spec.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut ctx = ForwardCtx::with_seed(
+            &tape,
+            spec.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         let record = step % training.probe_every == 0 || step + 1 == training.steps;
         if record {
             probe.begin(&mut ctx, step);
@@ -221,9 +274,16 @@ fn train(
         let out = model.forward(&mut ctx, &tape.constant(batch.features().clone()))?;
         let (loss, acc) = loss_of(data.task, &out, &batch, &tape)?;
         let value = loss.value().to_scalar::<f64>()?;
-        curve.push(CurvePoint { step, loss: value, accuracy: acc });
+        curve.push(CurvePoint {
+            step,
+            loss: value,
+            accuracy: acc,
+        });
         if !value.is_finite() {
-            status = RunStatus::Diverged { step, culprit: None };
+            status = RunStatus::Diverged {
+                step,
+                culprit: None,
+            };
             break;
         }
         let grads = ctx.param_grads(&loss.backward()?);
@@ -239,13 +299,14 @@ fn train(
         }
     }
     let steps_done = curve.len();
-    let (train_loss, train_accuracy, test_loss, test_accuracy) = if matches!(status, RunStatus::Completed) {
-        let (tl, ta) = evaluate(&model, data.task, &data.train)?;
-        let (vl, va) = evaluate(&model, data.task, &data.test)?;
-        (Some(tl), ta, Some(vl), va)
-    } else {
-        (None, None, None, None)
-    };
+    let (train_loss, train_accuracy, test_loss, test_accuracy) =
+        if matches!(status, RunStatus::Completed) {
+            let (tl, ta) = evaluate(&model, data.task, &data.train)?;
+            let (vl, va) = evaluate(&model, data.task, &data.test)?;
+            (Some(tl), ta, Some(vl), va)
+        } else {
+            (None, None, None, None)
+        };
     let report = probe.report();
     let snapshots: Vec<Snapshot> = recorded_steps
         .iter()
@@ -259,7 +320,13 @@ fn train(
         })
         .unwrap_or(f64::NAN);
     let last = snapshots.last();
-    let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
     Ok(RunResult {
         id: spec.id(),
         index,
@@ -275,8 +342,12 @@ fn train(
         first_last_ratio,
         dead_final: last.map(|s| mean(&s.dead)).unwrap_or(0.0),
         saturated_final: last.map(|s| mean(&s.saturated)).unwrap_or(0.0),
-        histograms_init: recorded_steps.first().and_then(|&s| histograms(&report, s, spec.depth)),
-        histograms_final: recorded_steps.last().and_then(|&s| histograms(&report, s, spec.depth)),
+        histograms_init: recorded_steps
+            .first()
+            .and_then(|&s| histograms(&report, s, spec.depth)),
+        histograms_final: recorded_steps
+            .last()
+            .and_then(|&s| histograms(&report, s, spec.depth)),
         snapshots,
         theory: theory(spec, data).ok(),
     })
@@ -299,7 +370,9 @@ fn snapshot(report: &ProbeReport, step: usize, depth: usize) -> Option<Snapshot>
     if pre.len() != depth || act.len() != depth {
         return None;
     }
-    let f = |v: &[&LayerRecord], g: &dyn Fn(&LayerRecord) -> f64| v.iter().map(|r| g(r)).collect::<Vec<f64>>();
+    let f = |v: &[&LayerRecord], g: &dyn Fn(&LayerRecord) -> f64| {
+        v.iter().map(|r| g(r)).collect::<Vec<f64>>()
+    };
     Some(Snapshot {
         step,
         delta_norm: f(&pre, &|r| r.grad.map_or(f64::NAN, |g| g.norm)),
@@ -326,7 +399,10 @@ fn histograms(report: &ProbeReport, step: usize, depth: usize) -> Option<LayerHi
         value_edges: report.config.value_edges.clone(),
         grad_edges: report.config.grad_log10_edges.clone(),
         activations: act.iter().map(|r| r.histogram.clone()).collect(),
-        gradients: pre.iter().filter_map(|r| r.grad_histogram.clone()).collect(),
+        gradients: pre
+            .iter()
+            .filter_map(|r| r.grad_histogram.clone())
+            .collect(),
     })
 }
 

@@ -71,7 +71,10 @@ pub fn run_study(cmd: &StudyCommand, progress: bool) -> Result<StudyOutcome> {
     cmd.config.validate()?;
     prepare_output(&cmd.out)?;
     let all: Vec<(usize, RunSpec)> = cmd.config.grid.runs().into_iter().enumerate().collect();
-    let mine: Vec<(usize, RunSpec)> = all.into_iter().filter(|(i, _)| cmd.shard.contains(*i)).collect();
+    let mine: Vec<(usize, RunSpec)> = all
+        .into_iter()
+        .filter(|(i, _)| cmd.shard.contains(*i))
+        .collect();
     let mut done: HashMap<usize, RunResult> = HashMap::new();
     if cmd.resume {
         for (i, spec) in &mine {
@@ -89,7 +92,10 @@ pub fn run_study(cmd: &StudyCommand, progress: bool) -> Result<StudyOutcome> {
     let mut data: Vec<(crate::config::DatasetSpec, PreparedData)> = Vec::new();
     for (_, spec) in &todo {
         if !data.iter().any(|(d, _)| *d == spec.dataset) {
-            data.push((spec.dataset.clone(), run::prepare(&spec.dataset, &cmd.config.training)?));
+            data.push((
+                spec.dataset.clone(),
+                run::prepare(&spec.dataset, &cmd.config.training)?,
+            ));
         }
     }
 
@@ -102,16 +108,21 @@ pub fn run_study(cmd: &StudyCommand, progress: bool) -> Result<StudyOutcome> {
     let computed: Vec<(usize, RunResult)> = pool.install(|| {
         todo.par_iter()
             .filter_map(|(i, spec)| {
-                let prepared = data.iter().find(|(d, _)| *d == spec.dataset).map(|(_, p)| p)?;
+                let prepared = data
+                    .iter()
+                    .find(|(d, _)| *d == spec.dataset)
+                    .map(|(_, p)| p)?;
                 let id = spec.id();
                 let on_step = |step: usize, loss: f64| {
                     bar.set_message(format!("{id}  step {step}  loss {loss:.4}"));
                 };
-                let outcome = run::run(spec, *i, &cmd.config.training, prepared, &on_step).and_then(|r| {
-                    let text = serde_json::to_string(&r).map_err(|e| Error::config("results", e.to_string()))?;
-                    write_atomic(&run_path(&cmd.out, &r.id), &text)?;
-                    Ok(r)
-                });
+                let outcome = run::run(spec, *i, &cmd.config.training, prepared, &on_step)
+                    .and_then(|r| {
+                        let text = serde_json::to_string(&r)
+                            .map_err(|e| Error::config("results", e.to_string()))?;
+                        write_atomic(&run_path(&cmd.out, &r.id), &text)?;
+                        Ok(r)
+                    });
                 bar.inc(1);
                 match outcome {
                     Ok(r) => Some((*i, r)),
@@ -126,7 +137,11 @@ pub fn run_study(cmd: &StudyCommand, progress: bool) -> Result<StudyOutcome> {
             .collect()
     });
     bar.finish_and_clear();
-    if let Some(e) = failures.into_inner().ok().and_then(|mut f| (!f.is_empty()).then(|| f.remove(0))) {
+    if let Some(e) = failures
+        .into_inner()
+        .ok()
+        .and_then(|mut f| (!f.is_empty()).then(|| f.remove(0)))
+    {
         return Err(e);
     }
     let n_computed = computed.len();
@@ -150,7 +165,8 @@ pub fn run_study(cmd: &StudyCommand, progress: bool) -> Result<StudyOutcome> {
 /// # Errors
 /// [`Error::Io`] naming the file.
 pub fn write_results(out: &Path, results: &StudyResults) -> Result<()> {
-    let json = serde_json::to_string_pretty(results).map_err(|e| Error::config("results", e.to_string()))?;
+    let json = serde_json::to_string_pretty(results)
+        .map_err(|e| Error::config("results", e.to_string()))?;
     write_atomic(&out.join("results.json"), &json)?;
     let csv_path = out.join("results.csv");
     let tmp = out.join("results.csv.tmp");
@@ -186,7 +202,11 @@ pub fn merge(inputs: &[PathBuf]) -> Result<StudyResults> {
             Some(c) if *c != r.config => {
                 return Err(Error::config(
                     "merge",
-                    format!("{} was run with another configuration than {}", dir.display(), inputs[0].display()),
+                    format!(
+                        "{} was run with another configuration than {}",
+                        dir.display(),
+                        inputs[0].display()
+                    ),
                 ));
             }
             Some(_) => {}
@@ -194,14 +214,20 @@ pub fn merge(inputs: &[PathBuf]) -> Result<StudyResults> {
         for run in r.runs {
             if let Some(prev) = runs.get(&run.index) {
                 if prev.without_timing() != run.without_timing() {
-                    return Err(Error::config("merge", format!("run {} appears twice with different results", run.id)));
+                    return Err(Error::config(
+                        "merge",
+                        format!("run {} appears twice with different results", run.id),
+                    ));
                 }
             }
             runs.insert(run.index, run);
         }
     }
     let Some(config) = config else {
-        return Err(Error::config("merge", "needs at least one results directory"));
+        return Err(Error::config(
+            "merge",
+            "needs at least one results directory",
+        ));
     };
     let mut runs: Vec<RunResult> = runs.into_values().collect();
     runs.sort_by_key(|r| r.index);
@@ -215,9 +241,15 @@ pub fn merge(inputs: &[PathBuf]) -> Result<StudyResults> {
 fn progress_bar(len: usize, visible: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(
         Some(len as u64),
-        if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+        if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
     );
-    if let Ok(style) = ProgressStyle::with_template("{spinner} run {pos}/{len} [{elapsed}] {wide_msg}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} run {pos}/{len} [{elapsed}] {wide_msg}")
+    {
         bar.set_style(style);
     }
     bar.enable_steady_tick(Duration::from_millis(200));

@@ -52,6 +52,7 @@ use gradflow_autograd::{Activation, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 pub use record::{LayerRecord, ProbeReport, RecordKind, TimeRecord, write_atomic};
+use stats::{Bins, LogBins, unit_fractions2};
 pub use stats::{Histogram, Summary, unit_fractions};
 
 use crate::module::{Module, named_parameters};
@@ -113,6 +114,9 @@ struct Pending {
 
 struct State {
     config: ProbeConfig,
+    /// The binning of `config.value_edges` and `config.grad_log10_edges`, set up once.
+    value_bins: Bins,
+    log_bins: LogBins,
     layers: Vec<LayerRecord>,
     time: Vec<TimeRecord>,
     step: usize,
@@ -142,6 +146,8 @@ impl Probe {
     pub fn new(config: ProbeConfig) -> Probe {
         Probe {
             state: Rc::new(RefCell::new(State {
+                value_bins: Bins::new(&config.value_edges),
+                log_bins: LogBins::new(&config.grad_log10_edges),
                 config,
                 layers: Vec::new(),
                 time: Vec::new(),
@@ -204,7 +210,8 @@ impl Probe {
             let (Ok(diff), Some(r)) = (now.value().sub(before), layers.get_mut(p.record)) else {
                 continue;
             };
-            let old = Summary::of(before).norm;
+            // ||W_old|| is the weight norm recorded at the forward pass (same tensor).
+            let old = r.weight_norm.unwrap_or_else(|| Summary::of(before).norm);
             r.update_ratio = Some(if old > 0.0 {
                 Summary::of(&diff).norm / old
             } else {
@@ -249,13 +256,12 @@ impl ProbeObserver {
             let state = self.state.clone();
             output.register_hook(move |g| {
                 let mut s = state.borrow_mut();
-                let edges = s.config.grad_log10_edges.clone();
-                if let Some(r) = s.layers.get_mut(index) {
+                let State {
+                    layers, log_bins, ..
+                } = &mut *s;
+                if let Some(r) = layers.get_mut(index) {
                     r.grad = Some(Summary::of(g));
-                    r.grad_histogram = Some(Histogram::of(
-                        g.to_f64_vec().into_iter().map(|v| v.abs().log10()),
-                        &edges,
-                    ));
+                    r.grad_histogram = Some(log_bins.of_tensor(g));
                 }
                 None
             })?;
@@ -281,7 +287,7 @@ impl ProbeObserver {
             mean: summary.mean,
             std: summary.std,
             zero_fraction: summary.zero_fraction,
-            histogram: Histogram::of(t.to_f64_vec().into_iter(), &s.config.value_edges),
+            histogram: s.value_bins.of_tensor(t),
             grad: None,
             grad_histogram: None,
             dead_fraction: None,
@@ -326,10 +332,11 @@ impl Observer for ProbeObserver {
                         let s = self.state.borrow();
                         (s.config.saturation_threshold, s.config.saturation_majority)
                     };
-                    let d = act.derivative(input.value())?;
-                    let dead = unit_fractions(&d, |v| v == 0.0);
+                    // The module's output is act(input): the derivative comes from it
+                    // without evaluating the activation again.
+                    let d = act.derivative_given_output(input.value(), output.value())?;
                     let limit = threshold * act_max_slope(act);
-                    let sat = unit_fractions(&d, |v| v.abs() < limit);
+                    let (dead, sat) = unit_fractions2(&d, |v| v == 0.0, |v| v.abs() < limit);
                     let units = dead.len().max(1) as f64;
                     record.dead_fraction =
                         Some(dead.iter().filter(|&&f| f == 1.0).count() as f64 / units);

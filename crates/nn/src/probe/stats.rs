@@ -1,7 +1,7 @@
 //! Summary statistics of tensors, accumulated in f64 so that a vanished gradient
 //! (1e-60 in an f64 network) is measured as 1e-60, not rounded to 0.
 
-use gradflow_autograd::Tensor;
+use gradflow_autograd::{Element, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// Counts of values in fixed bins, plus what fell outside them (nothing is dropped).
@@ -20,15 +20,44 @@ pub struct Histogram {
 impl Histogram {
     /// Bins `values` on `edges` (sorted, at least two).
     pub fn of(values: impl Iterator<Item = f64>, edges: &[f64]) -> Histogram {
+        let bins = Bins::new(edges);
+        let mut h = bins.empty();
+        for v in values {
+            bins.count(&mut h, v);
+        }
+        h
+    }
+
+    /// Total number of values counted, inside and outside the bins.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum::<u64>() + self.below + self.above + self.nan
+    }
+}
+
+/// Where a value falls on a set of histogram edges; the binning rule of
+/// [`Histogram::of`], set up once for many values.
+#[derive(Clone, Debug)]
+pub(crate) struct Bins {
+    /// The edges; empty when there are none (then every value is counted as NaN,
+    /// below or above, never in a bin, as with no bins at all).
+    edges: Vec<f64>,
+    bins: usize,
+    lo: f64,
+    hi: f64,
+    /// Equally spaced edges (to 1e-9 of the width): the bin is computed, not searched.
+    uniform: bool,
+    /// `1 / (hi - lo)` when `hi - lo` is a power of two, where multiplying by it is
+    /// exactly dividing by `hi - lo` (both are the correctly rounded same real number),
+    /// and a multiplication is several times cheaper than a division.
+    inverse_width: Option<f64>,
+}
+
+impl Bins {
+    pub(crate) fn new(edges: &[f64]) -> Bins {
         let bins = edges.len().saturating_sub(1);
-        let mut h = Histogram {
-            counts: vec![0; bins],
-            below: 0,
-            above: 0,
-            nan: 0,
-        };
-        let (Some(&lo), Some(&hi)) = (edges.first(), edges.last()) else {
-            return h;
+        let (lo, hi) = match (edges.first(), edges.last()) {
+            (Some(&lo), Some(&hi)) => (lo, hi),
+            _ => (f64::NAN, f64::NAN),
         };
         let uniform = bins > 0 && {
             let w = (hi - lo) / bins as f64;
@@ -37,31 +66,302 @@ impl Histogram {
                 .enumerate()
                 .all(|(i, &e)| (e - (lo + i as f64 * w)).abs() <= 1e-9 * w.abs().max(1e-300))
         };
-        for v in values {
-            if v.is_nan() {
-                h.nan += 1;
-            } else if v < lo {
-                h.below += 1;
-            } else if v >= hi {
-                h.above += 1;
-            } else {
-                let i = if uniform {
-                    (((v - lo) / (hi - lo) * bins as f64) as usize).min(bins - 1)
-                } else {
-                    edges
-                        .partition_point(|&e| e <= v)
-                        .saturating_sub(1)
-                        .min(bins - 1)
-                };
-                h.counts[i] += 1;
-            }
+        let width = hi - lo;
+        let power_of_two = width.is_normal()
+            && width > 0.0
+            && width.to_bits() & ((1u64 << 52) - 1) == 0
+            && (1.0 / width).is_normal();
+        Bins {
+            edges: edges.to_vec(),
+            bins,
+            lo,
+            hi,
+            uniform,
+            inverse_width: power_of_two.then(|| 1.0 / width),
         }
-        h
     }
 
-    /// Total number of values counted, inside and outside the bins.
-    pub fn total(&self) -> u64 {
-        self.counts.iter().sum::<u64>() + self.below + self.above + self.nan
+    /// A histogram with no counts yet.
+    pub(crate) fn empty(&self) -> Histogram {
+        Histogram {
+            counts: vec![0; self.bins],
+            below: 0,
+            above: 0,
+            nan: 0,
+        }
+    }
+
+    /// Counts `v` in `h` (made by [`Bins::empty`]).
+    #[inline]
+    pub(crate) fn count(&self, h: &mut Histogram, v: f64) {
+        if self.edges.is_empty() {
+            return;
+        }
+        if v.is_nan() {
+            h.nan += 1;
+        } else if v < self.lo {
+            h.below += 1;
+        } else if v >= self.hi {
+            h.above += 1;
+        } else {
+            let bins = self.bins;
+            let i = if self.uniform {
+                let fraction = match self.inverse_width {
+                    Some(inv) => (v - self.lo) * inv,
+                    None => (v - self.lo) / (self.hi - self.lo),
+                };
+                ((fraction * bins as f64) as usize).min(bins - 1)
+            } else {
+                self.edges
+                    .partition_point(|&e| e <= v)
+                    .saturating_sub(1)
+                    .min(bins - 1)
+            };
+            if let Some(c) = h.counts.get_mut(i) {
+                *c += 1;
+            }
+        }
+    }
+
+    /// The histogram of every element of `t`.
+    pub(crate) fn of_tensor(&self, t: &Tensor) -> Histogram {
+        match (t.as_slice::<f64>(), t.as_slice::<f32>()) {
+            (Ok(v), _) => self.of_slice(v),
+            (_, Ok(v)) => self.of_slice(v),
+            _ => self.of_slice(&t.to_f64_vec()),
+        }
+    }
+
+    fn of_slice<T: Element>(&self, v: &[T]) -> Histogram {
+        let mut h = self.empty();
+        if !self.uniform {
+            v.iter().for_each(|x| self.count(&mut h, x.f64()));
+            return h;
+        }
+        let bins = self.bins;
+        let Ok(top) = u32::try_from(bins + 2) else {
+            v.iter().for_each(|x| self.count(&mut h, x.f64()));
+            return h;
+        };
+        // Uniform bins: slots are computed for a block of values without branches
+        // (a loop that vectorises), then counted. Slot 0 is below the first edge,
+        // 1..=bins the bins, bins + 1 at or above the last edge, bins + 2 NaN.
+        let mut slots = Slots::new(bins + 3);
+        let (lo, hi, binsf, last) = (self.lo, self.hi, bins as f64, (bins - 1) as f64);
+        let (inv, width) = (self.inverse_width.unwrap_or(1.0), self.hi - self.lo);
+        let divide = self.inverse_width.is_none();
+        let mut block = [0u32; 256];
+        for chunk in v.chunks(block.len()) {
+            for (slot, x) in block.iter_mut().zip(chunk) {
+                let x = x.f64();
+                let fraction = if divide {
+                    (x - lo) / width
+                } else {
+                    (x - lo) * inv
+                };
+                // min(trunc(f), bins - 1) = trunc(min(f, bins - 1)) for f >= 0, and
+                // `as usize` of a negative f is 0, as max(f, 0) gives.
+                let inside = (fraction * binsf).max(0.0).min(last) as u32 + 1;
+                *slot = if x.is_nan() {
+                    top
+                } else if x < lo {
+                    0
+                } else if x >= hi {
+                    top - 1
+                } else {
+                    inside
+                };
+            }
+            for (k, &slot) in block.iter().take(chunk.len()).enumerate() {
+                slots.add(k, slot as usize);
+            }
+        }
+        slots.finish(&mut h, true);
+        h
+    }
+}
+
+/// Counts by slot (below the first edge, each bin, at or above the last), in
+/// [`SPLIT`] interleaved copies: consecutive values that land in the same slot (the
+/// zeros of a ReLU layer) then increment different memory words, instead of each
+/// waiting for the previous increment to be stored.
+struct Slots {
+    /// Slot `s`, copy `c` at `s * SPLIT + c`.
+    counts: Vec<u64>,
+}
+
+const SPLIT: usize = 4;
+
+impl Slots {
+    fn new(slots: usize) -> Slots {
+        Slots {
+            counts: vec![0; slots * SPLIT],
+        }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, k: usize, slot: usize) {
+        if let Some(c) = self.counts.get_mut(slot * SPLIT + k % SPLIT) {
+            *c += 1;
+        }
+    }
+
+    /// The count of each slot, the copies added.
+    fn totals(&self) -> Vec<u64> {
+        self.counts
+            .chunks_exact(SPLIT)
+            .map(|c| c.iter().sum())
+            .collect()
+    }
+
+    /// Adds the counts into `h` (slots: below, each bin, at or above the last edge,
+    /// and if `with_nan` NaN).
+    fn finish(self, h: &mut Histogram, with_nan: bool) {
+        let mut totals = self.totals();
+        if with_nan {
+            h.nan += totals.pop().unwrap_or(0);
+        }
+        if let [below, inside @ .., above] = totals.as_slice() {
+            h.below += below;
+            h.above += above;
+            for (c, s) in h.counts.iter_mut().zip(inside) {
+                *c += s;
+            }
+        }
+    }
+}
+
+/// The histogram of `log10 |x|` on fixed edges, counted without taking a logarithm of
+/// every element: `|x|` is compared with the thresholds `10^edge` instead, found from
+/// its binary exponent with a table. Values within a relative 1e-9 of a threshold are
+/// binned from `log10 |x|` exactly as [`Histogram::of`] does, so the counts are those
+/// of `Histogram::of(x.abs().log10())` for every input (`log10` is accurate to a few
+/// units in the last place, far inside that margin).
+#[derive(Clone, Debug)]
+pub(crate) struct LogBins {
+    bins: Bins,
+    fast: Option<Thresholds>,
+}
+
+#[derive(Clone, Debug)]
+struct Thresholds {
+    /// `10^e` for each effective edge `e`, strictly increasing, positive and normal,
+    /// then a NaN (no value is at or above it).
+    t: Vec<f64>,
+    /// Entry `i`: `t[i - 1] (1 + r)`, at or below which a value with `i` thresholds
+    /// under it is too close to call (entry 0: -1, never).
+    close_above: Vec<f64>,
+    /// Entry `i`: `t[i] (1 - r)`, at or above which it is too close to call (last
+    /// entry NaN, never).
+    close_below: Vec<f64>,
+    /// For each biased binary exponent, how many thresholds lie at or below the
+    /// smallest number with that exponent (all of them for infinity).
+    start: Vec<usize>,
+    /// Whether some binade holds two or more thresholds (edges closer than a factor
+    /// of two): then a value may pass several thresholds past its start.
+    crowded: bool,
+}
+
+/// Relative distance from a threshold within which a value is binned by its logarithm.
+const CLOSE: f64 = 1e-9;
+
+impl LogBins {
+    pub(crate) fn new(edges: &[f64]) -> LogBins {
+        let bins = Bins::new(edges);
+        let effective: Vec<f64> = if bins.uniform {
+            (0..=bins.bins)
+                .map(|i| bins.lo + (bins.hi - bins.lo) * i as f64 / bins.bins as f64)
+                .collect()
+        } else {
+            edges.to_vec()
+        };
+        let t: Vec<f64> = effective.iter().map(|&e| 10f64.powf(e)).collect();
+        let usable = bins.bins > 0
+            && t.iter()
+                .all(|&v| v.is_normal() && v > 0.0 && (v * (1.0 + CLOSE)).is_finite())
+            && t.windows(2).all(|w| w[0] < w[1]);
+        let fast = usable.then(|| {
+            let start: Vec<usize> = (0..2048u64)
+                .map(|e| match e {
+                    0 => 0,
+                    2047 => t.len(),
+                    _ => t.partition_point(|&v| v <= f64::from_bits(e << 52)),
+                })
+                .collect();
+            // Thresholds in [2^e, 2^(e+1)) beyond the start of binade e.
+            let crowded = (0..2047).any(|e| {
+                start
+                    .get(e + 1)
+                    .zip(start.get(e))
+                    .is_some_and(|(b, a)| b - a > 1)
+            });
+            let mut close_above = vec![-1.0];
+            close_above.extend(t.iter().map(|v| v * (1.0 + CLOSE)));
+            let mut close_below: Vec<f64> = t.iter().map(|v| v * (1.0 - CLOSE)).collect();
+            close_below.push(f64::NAN);
+            let mut t = t;
+            t.push(f64::NAN);
+            Thresholds {
+                t,
+                close_above,
+                close_below,
+                start,
+                crowded,
+            }
+        });
+        LogBins { bins, fast }
+    }
+
+    /// The histogram of `log10 |x|` over every element of `t`.
+    pub(crate) fn of_tensor(&self, t: &Tensor) -> Histogram {
+        match (t.as_slice::<f64>(), t.as_slice::<f32>()) {
+            (Ok(v), _) => self.of_slice(v),
+            (_, Ok(v)) => self.of_slice(v),
+            _ => self.of_slice(&t.to_f64_vec()),
+        }
+    }
+
+    fn of_slice<T: Element>(&self, v: &[T]) -> Histogram {
+        let mut h = self.bins.empty();
+        let Some(th) = &self.fast else {
+            for x in v {
+                self.bins.count(&mut h, x.f64().abs().log10());
+            }
+            return h;
+        };
+        // Slot i counts the values with i thresholds at or below them: 0 is below
+        // the first edge, n (all of them) above the last.
+        let n = th.t.len() - 1;
+        let mut slots = Slots::new(n + 1);
+        for (k, x) in v.iter().enumerate() {
+            let a = x.f64().abs();
+            if a.is_nan() {
+                h.nan += 1;
+                continue;
+            }
+            let mut i = th
+                .start
+                .get((a.to_bits() >> 52) as usize)
+                .copied()
+                .unwrap_or(0);
+            // One comparison, without a branch, where no binade holds two thresholds
+            // (decade edges); the padding NaN stops it at n.
+            i += usize::from(th.t.get(i).is_some_and(|&t| a >= t));
+            if th.crowded {
+                while th.t.get(i).is_some_and(|&t| a >= t) {
+                    i += 1;
+                }
+            }
+            let near_lower = th.close_above.get(i).is_some_and(|&c| a <= c);
+            let near_upper = th.close_below.get(i).is_some_and(|&c| a >= c);
+            if near_lower | near_upper {
+                self.bins.count(&mut h, a.log10());
+            } else {
+                slots.add(k, i);
+            }
+        }
+        slots.finish(&mut h, false);
+        h
     }
 }
 
@@ -84,54 +384,217 @@ pub struct Summary {
 
 impl Summary {
     /// The summary of every element of `t`.
+    ///
+    /// Sums are accumulated in four interleaved partial sums (element `i` goes to
+    /// partial sum `i mod 4`), added pairwise at the end: the passes vectorise, and the
+    /// rounding error is that of a sum of `n / 4` terms instead of `n`. The norm is
+    /// computed from values scaled by a power of two (exact) near `1 / max |x|`, so
+    /// it neither underflows nor overflows.
     pub fn of(t: &Tensor) -> Summary {
-        let v = t.to_f64_vec();
-        let n = v.len();
-        if n == 0 {
-            return Summary::default();
+        match (t.as_slice::<f64>(), t.as_slice::<f32>()) {
+            (Ok(v), _) => summary_of(v),
+            (_, Ok(v)) => summary_of(v),
+            _ => summary_of(&t.to_f64_vec()),
         }
-        let nf = n as f64;
-        let mean = v.iter().sum::<f64>() / nf;
-        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / nf;
-        // Scaled sum of squares: the norm of 1e-200-sized values does not underflow.
-        let max_abs = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-        let norm = if max_abs > 0.0 && max_abs.is_finite() {
-            max_abs * v.iter().map(|x| (x / max_abs).powi(2)).sum::<f64>().sqrt()
-        } else {
-            max_abs
-        };
-        Summary {
-            mean,
-            std: var.sqrt(),
-            norm,
-            mean_abs: v.iter().map(|x| x.abs()).sum::<f64>() / nf,
-            max_abs,
-            zero_fraction: v.iter().filter(|&&x| x == 0.0).count() as f64 / nf,
+    }
+}
+
+/// Interleaved partial sums per pass: four f64 fill two SSE/NEON registers or one AVX
+/// register, so a pass's three accumulators and their temporaries stay in the 16
+/// registers of baseline x86-64 (eight lanes spilled to the stack).
+const LANES: usize = 4;
+
+/// Adds the partial sums pairwise, in a fixed order.
+fn total(p: &[f64; LANES]) -> f64 {
+    (p[0] + p[1]) + (p[2] + p[3])
+}
+
+/// The slice as whole groups of [`LANES`] elements and the rest.
+fn lanes<T>(v: &[T]) -> (impl Iterator<Item = &[T; LANES]>, &[T]) {
+    let chunks = v.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    (chunks.filter_map(|c| c.try_into().ok()), rest)
+}
+
+/// `m` or `a`, whichever is larger; `m` if `a` is NaN (as `f64::max` when `m` is not
+/// NaN), in the form of one `maxpd`.
+#[inline(always)]
+fn larger(m: f64, a: f64) -> f64 {
+    if a > m { a } else { m }
+}
+
+/// Sum, sum of `|x|` and largest `|x|` (NaN ignored).
+fn first_pass<T: Element>(v: &[T]) -> (f64, f64, f64) {
+    let mut sum = [0.0; LANES];
+    let mut abs = [0.0; LANES];
+    let mut max = [0.0f64; LANES];
+    let (groups, rest) = lanes(v);
+    for c in groups {
+        for lane in 0..LANES {
+            let x = c[lane].f64();
+            sum[lane] += x;
+            abs[lane] += x.abs();
+            max[lane] = larger(max[lane], x.abs());
         }
+    }
+    for (lane, x) in rest.iter().enumerate() {
+        let x = x.f64();
+        sum[lane] += x;
+        abs[lane] += x.abs();
+        max[lane] = larger(max[lane], x.abs());
+    }
+    (
+        total(&sum),
+        total(&abs),
+        max.iter().fold(0.0f64, |m, &x| m.max(x)),
+    )
+}
+
+/// Sum of `(x - mean)^2`, sum of `(x * scale)^2` and number of zeros.
+fn second_pass<T: Element>(v: &[T], mean: f64, scale: f64) -> (f64, f64, usize) {
+    let mut dev = [0.0; LANES];
+    let mut sq = [0.0; LANES];
+    // Counted in f64 (exact below 2^53) so the comparison stays in vector registers.
+    let mut zeros = [0.0; LANES];
+    let (groups, rest) = lanes(v);
+    for c in groups {
+        for lane in 0..LANES {
+            let x = c[lane].f64();
+            dev[lane] += (x - mean) * (x - mean);
+            sq[lane] += (x * scale) * (x * scale);
+            zeros[lane] += if x == 0.0 { 1.0 } else { 0.0 };
+        }
+    }
+    for (lane, x) in rest.iter().enumerate() {
+        let x = x.f64();
+        dev[lane] += (x - mean) * (x - mean);
+        sq[lane] += (x * scale) * (x * scale);
+        zeros[lane] += if x == 0.0 { 1.0 } else { 0.0 };
+    }
+    (total(&dev), total(&sq), total(&zeros) as usize)
+}
+
+/// A power of two `s` such that `(max_abs * s)^2` is near 1: squares of the scaled
+/// values neither overflow nor lose the small ones to underflow, and scaling by a
+/// power of two is exact. `None` outside the range where such an `s` is a normal
+/// number.
+fn norm_scale(max_abs: f64) -> Option<f64> {
+    if !(max_abs.is_normal() && max_abs > 0.0) {
+        return None;
+    }
+    let exponent = ((max_abs.to_bits() >> 52) & 0x7ff) as i64 - 1023;
+    let s = (-exponent).clamp(-1022, 1023);
+    let scale = f64::from_bits(((s + 1023) as u64) << 52);
+    (scale * max_abs < 4.0 && scale * max_abs >= 0.5).then_some(scale)
+}
+
+fn summary_of<T: Element>(v: &[T]) -> Summary {
+    let n = v.len();
+    if n == 0 {
+        return Summary::default();
+    }
+    let nf = n as f64;
+    let (sum, abs, max_abs) = first_pass(v);
+    let mean = sum / nf;
+    let scale = norm_scale(max_abs);
+    let (dev, sq, zeros) = second_pass(v, mean, scale.unwrap_or(1.0));
+    // Scaled sum of squares: the norm of 1e-200-sized values does not underflow.
+    let norm = match scale {
+        Some(s) => sq.sqrt() / s,
+        None if max_abs > 0.0 && max_abs.is_finite() => {
+            // Subnormal largest value: divide, as the scale would not be normal.
+            let mut p = [0.0; LANES];
+            for (i, x) in v.iter().enumerate() {
+                p[i % LANES] += (x.f64() / max_abs).powi(2);
+            }
+            max_abs * total(&p).sqrt()
+        }
+        None => max_abs,
+    };
+    Summary {
+        mean,
+        std: (dev / nf).sqrt(),
+        norm,
+        mean_abs: abs / nf,
+        max_abs,
+        zero_fraction: zeros as f64 / nf,
     }
 }
 
 /// For each unit (feature of a `[N, F]` batch, channel of `[N, C, ...]`), the fraction
 /// of samples (and positions) where `pred` holds for the derivative value.
 pub fn unit_fractions(derivative: &Tensor, pred: impl Fn(f64) -> bool) -> Vec<f64> {
+    let (a, _) = unit_fractions2(derivative, pred, |_| false);
+    a
+}
+
+/// [`unit_fractions`] for two predicates in one pass over the tensor, in memory order.
+pub(crate) fn unit_fractions2(
+    derivative: &Tensor,
+    pred_a: impl Fn(f64) -> bool,
+    pred_b: impl Fn(f64) -> bool,
+) -> (Vec<f64>, Vec<f64>) {
     let dims = derivative.dims();
-    let v = derivative.to_f64_vec();
     let (n, units, inner) = match dims.len() {
         0 => (1, 1, 1),
         1 => (1, dims[0], 1),
         _ => (dims[0], dims[1], dims[2..].iter().product::<usize>()),
     };
+    let mut hits_a = vec![0usize; units];
+    let mut hits_b = vec![0usize; units];
+    match (derivative.as_slice::<f64>(), derivative.as_slice::<f32>()) {
+        (Ok(v), _) => tally(v, units, inner, &pred_a, &pred_b, &mut hits_a, &mut hits_b),
+        (_, Ok(v)) => tally(v, units, inner, &pred_a, &pred_b, &mut hits_a, &mut hits_b),
+        _ => tally(
+            &derivative.to_f64_vec(),
+            units,
+            inner,
+            &pred_a,
+            &pred_b,
+            &mut hits_a,
+            &mut hits_b,
+        ),
+    }
     let per_unit = (n * inner).max(1) as f64;
-    (0..units)
-        .map(|u| {
-            let mut hits = 0usize;
-            for s in 0..n {
-                let base = (s * units + u) * inner;
-                hits += v[base..base + inner].iter().filter(|&&d| pred(d)).count();
+    let fractions = |hits: Vec<usize>| hits.into_iter().map(|h| h as f64 / per_unit).collect();
+    (fractions(hits_a), fractions(hits_b))
+}
+
+/// Counts, per unit, the elements where each predicate holds (samples of `units`
+/// units of `inner` positions each, row-major).
+fn tally<T: Element>(
+    v: &[T],
+    units: usize,
+    inner: usize,
+    pred_a: &impl Fn(f64) -> bool,
+    pred_b: &impl Fn(f64) -> bool,
+    hits_a: &mut [usize],
+    hits_b: &mut [usize],
+) {
+    if inner == 1 {
+        // [N, F]: one element per unit and sample.
+        for sample in v.chunks(units.max(1)) {
+            for ((d, a), b) in sample.iter().zip(hits_a.iter_mut()).zip(hits_b.iter_mut()) {
+                let d = d.f64();
+                *a += usize::from(pred_a(d));
+                *b += usize::from(pred_b(d));
             }
-            hits as f64 / per_unit
-        })
-        .collect()
+        }
+        return;
+    }
+    for sample in v.chunks((units * inner).max(1)) {
+        let per_unit = sample
+            .chunks(inner.max(1))
+            .zip(hits_a.iter_mut())
+            .zip(hits_b.iter_mut());
+        for ((unit, a), b) in per_unit {
+            for d in unit {
+                let d = d.f64();
+                *a += usize::from(pred_a(d));
+                *b += usize::from(pred_b(d));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +628,303 @@ mod tests {
         assert_eq!(s.zero_fraction, 0.5);
         assert_eq!(s.max_abs, 3.0);
         assert_eq!(s.mean, -0.5);
+    }
+
+    /// The statistics as first written (one conversion to `Vec<f64>` and one pass per
+    /// statistic), kept as the reference for the single-pass versions.
+    mod reference {
+        use super::*;
+
+        pub fn histogram(values: impl Iterator<Item = f64>, edges: &[f64]) -> Histogram {
+            let bins = edges.len().saturating_sub(1);
+            let mut h = Histogram {
+                counts: vec![0; bins],
+                below: 0,
+                above: 0,
+                nan: 0,
+            };
+            let (Some(&lo), Some(&hi)) = (edges.first(), edges.last()) else {
+                return h;
+            };
+            let uniform = bins > 0 && {
+                let w = (hi - lo) / bins as f64;
+                edges
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &e)| (e - (lo + i as f64 * w)).abs() <= 1e-9 * w.abs().max(1e-300))
+            };
+            for v in values {
+                if v.is_nan() {
+                    h.nan += 1;
+                } else if v < lo {
+                    h.below += 1;
+                } else if v >= hi {
+                    h.above += 1;
+                } else {
+                    let i = if uniform {
+                        (((v - lo) / (hi - lo) * bins as f64) as usize).min(bins - 1)
+                    } else {
+                        edges
+                            .partition_point(|&e| e <= v)
+                            .saturating_sub(1)
+                            .min(bins - 1)
+                    };
+                    h.counts[i] += 1;
+                }
+            }
+            h
+        }
+
+        pub fn summary(t: &Tensor) -> Summary {
+            let v = t.to_f64_vec();
+            let n = v.len();
+            if n == 0 {
+                return Summary::default();
+            }
+            let nf = n as f64;
+            let mean = v.iter().sum::<f64>() / nf;
+            let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / nf;
+            let max_abs = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            let norm = if max_abs > 0.0 && max_abs.is_finite() {
+                max_abs * v.iter().map(|x| (x / max_abs).powi(2)).sum::<f64>().sqrt()
+            } else {
+                max_abs
+            };
+            Summary {
+                mean,
+                std: var.sqrt(),
+                norm,
+                mean_abs: v.iter().map(|x| x.abs()).sum::<f64>() / nf,
+                max_abs,
+                zero_fraction: v.iter().filter(|&&x| x == 0.0).count() as f64 / nf,
+            }
+        }
+
+        pub fn unit_fractions(derivative: &Tensor, pred: impl Fn(f64) -> bool) -> Vec<f64> {
+            let dims = derivative.dims();
+            let v = derivative.to_f64_vec();
+            let (n, units, inner) = match dims.len() {
+                0 => (1, 1, 1),
+                1 => (1, dims[0], 1),
+                _ => (dims[0], dims[1], dims[2..].iter().product::<usize>()),
+            };
+            let per_unit = (n * inner).max(1) as f64;
+            (0..units)
+                .map(|u| {
+                    let mut hits = 0usize;
+                    for s in 0..n {
+                        let base = (s * units + u) * inner;
+                        hits += v[base..base + inner].iter().filter(|&&d| pred(d)).count();
+                    }
+                    hits as f64 / per_unit
+                })
+                .collect()
+        }
+    }
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        a == b || (a - b).abs() <= rel * a.abs().max(b.abs()) || (a.is_nan() && b.is_nan())
+    }
+
+    /// Gaussian values times `scale`, with some exact zeros.
+    fn sample(n: usize, scale: f64, seed: u64, dtype: DType) -> Tensor {
+        let v: Vec<f64> = Tensor::randn([n], DType::F64, seed)
+            .to_f64_vec()
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| if i % 7 == 3 { 0.0 } else { x * scale })
+            .collect();
+        Tensor::from_vec(v, [n]).unwrap().to_dtype(dtype)
+    }
+
+    #[test]
+    fn single_pass_summaries_match_the_reference_to_rounding() {
+        for dtype in [DType::F64, DType::F32] {
+            for (n, scale) in [(1, 1.0), (7, 2.0), (8, 0.5), (8195, 1.0), (4096, 1e-60)] {
+                for seed in 0..3 {
+                    let t = sample(n, scale, seed, dtype);
+                    let (new, old) = (Summary::of(&t), reference::summary(&t));
+                    // Counts and extremes are exact; sums differ only in rounding
+                    // (interleaved partial sums against one running sum).
+                    assert_eq!(new.max_abs, old.max_abs);
+                    assert_eq!(new.zero_fraction, old.zero_fraction);
+                    for (what, a, b) in [
+                        ("mean", new.mean, old.mean),
+                        ("std", new.std, old.std),
+                        ("norm", new.norm, old.norm),
+                        ("mean_abs", new.mean_abs, old.mean_abs),
+                    ] {
+                        // Scaled to the data: a mean near 0 is compared on the scale of
+                        // the mean absolute value.
+                        let tol = 1e-12 * old.mean_abs.max(old.std).max(f64::MIN_POSITIVE);
+                        assert!(
+                            (a - b).abs() <= tol,
+                            "{dtype:?} n {n} scale {scale}: {what} {a} vs {b}"
+                        );
+                    }
+                }
+            }
+        }
+        // Edge cases: empty, all zero, NaN, infinity, huge and subnormal values.
+        for v in [
+            vec![],
+            vec![0.0, -0.0],
+            vec![1.0, f64::NAN, 3.0],
+            vec![f64::INFINITY, 1.0],
+            vec![1e300, -1e300, 3e299],
+            vec![5e-324, -1e-320, 0.0],
+            vec![f64::MAX, f64::MAX],
+        ] {
+            let n = v.len();
+            let t = Tensor::from_vec(v.clone(), [n]).unwrap();
+            let (new, old) = (Summary::of(&t), reference::summary(&t));
+            assert!(
+                close(new.mean, old.mean, 1e-15),
+                "{v:?}: {new:?} vs {old:?}"
+            );
+            assert!(
+                close(new.norm, old.norm, 1e-15),
+                "{v:?}: {new:?} vs {old:?}"
+            );
+            assert!(close(new.std, old.std, 1e-15), "{v:?}: {new:?} vs {old:?}");
+            assert_eq!(new.max_abs, old.max_abs);
+            assert_eq!(new.zero_fraction.to_bits(), old.zero_fraction.to_bits());
+        }
+    }
+
+    /// Values on and one ulp either side of every edge, plus random ones.
+    fn probing_values(edges: &[f64], scale: f64, seed: u64) -> Vec<f64> {
+        let mut v = sample(5000, scale, seed, DType::F64).to_f64_vec();
+        for &e in edges {
+            for x in [e, -e] {
+                let b = x.to_bits();
+                v.extend([
+                    x,
+                    f64::from_bits(b + 1),
+                    f64::from_bits(b.saturating_sub(1)),
+                ]);
+            }
+        }
+        v.extend([
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            5e-324,
+            1e308,
+        ]);
+        v
+    }
+
+    #[test]
+    fn value_histograms_match_the_reference_exactly() {
+        let edge_sets: Vec<Vec<f64>> = vec![
+            crate::probe::ProbeConfig::default().value_edges,
+            crate::probe::ProbeConfig::default()
+                .with_value_bins(30, -3.0, 3.0)
+                .value_edges,
+            vec![-1.0, -0.1, 0.0, 0.5, 2.0],
+            // Not sorted as documented, but binned the same way.
+            vec![4.0, 2.0, 0.0],
+            vec![0.5],
+            vec![],
+        ];
+        for edges in &edge_sets {
+            let bins = Bins::new(edges);
+            for (scale, seed) in [(1.0, 1), (3.0, 2)] {
+                let v = probing_values(edges, scale, seed);
+                let t = Tensor::from_vec(v.clone(), [v.len()]).unwrap();
+                assert_eq!(
+                    bins.of_tensor(&t),
+                    reference::histogram(v.iter().copied(), edges),
+                    "{edges:?}"
+                );
+                assert_eq!(
+                    Histogram::of(v.iter().copied(), edges),
+                    reference::histogram(v.iter().copied(), edges)
+                );
+                let t32 = t.to_dtype(DType::F32);
+                assert_eq!(
+                    bins.of_tensor(&t32),
+                    reference::histogram(t32.to_f64_vec().into_iter(), edges)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn log_histograms_match_the_reference_exactly() {
+        let edge_sets: Vec<Vec<f64>> = vec![
+            crate::probe::ProbeConfig::default().grad_log10_edges,
+            (0..=40).map(|i| -10.0 + 0.25 * i as f64).collect(),
+            vec![-30.0, -7.5, -3.0, -2.9, 0.0, 1.0],
+            // 10^-400 underflows: the general path.
+            vec![-400.0, 0.0, 400.0],
+            vec![-3.0],
+        ];
+        for edges in &edge_sets {
+            let log_bins = LogBins::new(edges);
+            assert_eq!(
+                log_bins.fast.is_some(),
+                edges.len() > 1 && edges[0] > -300.0
+            );
+            // Powers of ten at the edges and their neighbours, and values whose
+            // magnitudes spread over 80 decades.
+            let mut v: Vec<f64> = Vec::new();
+            for &e in edges {
+                let p = 10f64.powf(e);
+                if p.is_finite() && p > 0.0 {
+                    let b = p.to_bits();
+                    for bits in b.saturating_sub(3)..=b + 3 {
+                        v.push(f64::from_bits(bits));
+                        v.push(-f64::from_bits(bits));
+                    }
+                }
+            }
+            let spread = Tensor::randn([20_000], DType::F64, 9).to_f64_vec();
+            v.extend(
+                spread
+                    .iter()
+                    .enumerate()
+                    .map(|(i, z)| z * 10f64.powf(-70.0 + 75.0 * i as f64 / 20_000.0)),
+            );
+            v.extend([
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                0.0,
+                -0.0,
+                5e-324,
+            ]);
+            let reference =
+                |v: &[f64]| reference::histogram(v.iter().map(|x| x.abs().log10()), edges);
+            let t = Tensor::from_vec(v.clone(), [v.len()]).unwrap();
+            assert_eq!(log_bins.of_tensor(&t), reference(&v), "{edges:?}");
+            let t32 = t.to_dtype(DType::F32);
+            assert_eq!(
+                log_bins.of_tensor(&t32),
+                reference(&t32.to_f64_vec()),
+                "{edges:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn two_predicates_in_one_pass_match_the_reference() {
+        for dims in [vec![64, 48], vec![5, 3, 4, 2], vec![7], vec![0, 3]] {
+            let n: usize = dims.iter().product();
+            let t = Tensor::randn(dims.as_slice(), DType::F64, 4).relu();
+            let (a, b) = unit_fractions2(&t, |v| v == 0.0, |v| v.abs() < 0.3);
+            assert_eq!(a, reference::unit_fractions(&t, |v| v == 0.0), "{dims:?}");
+            assert_eq!(
+                b,
+                reference::unit_fractions(&t, |v| v.abs() < 0.3),
+                "{dims:?}"
+            );
+            assert_eq!(unit_fractions(&t, |v| v == 0.0), a);
+            assert!(n == 0 || a.iter().any(|&f| f > 0.0));
+        }
     }
 
     #[test]

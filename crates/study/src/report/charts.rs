@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use gradflow_autograd::{Activation, DType, Tensor};
-use gradflow_plot::{Axis, HeatMap, Histogram, HistogramChart, LineChart, Normalisation, Panels, Scale, Series};
+use gradflow_plot::{
+    Axis, HeatMap, Histogram, HistogramChart, LineChart, Normalisation, Panels, Scale, Series,
+};
 
 use crate::Result;
 use crate::results::{RunResult, StudyResults};
@@ -38,7 +40,12 @@ fn chart(file: impl Into<String>, svg: String, caption: impl Into<String>) -> Ch
 fn svg_width(svg: &str) -> Option<f64> {
     let head = svg.get(..svg.find('>')?)?;
     let at = head.find(" width=\"")? + 8;
-    head.get(at..)?.split('"').next()?.trim_end_matches("px").parse().ok()
+    head.get(at..)?
+        .split('"')
+        .next()?
+        .trim_end_matches("px")
+        .parse()
+        .ok()
 }
 
 const CONVENTION: &str = "Conventions: h_l = W_l x_(l-1) + b_l, x_l = phi(h_l), sigma_w^2 = fan_in Var(W) (standard init 1/3, Xavier 1, He 2 x gain^2/2); delta_l = dL/dh_l.";
@@ -85,8 +92,11 @@ impl PanelKey {
 
 /// Runs grouped into panels, and within each panel by activation (seeds together), in
 /// the order the grid lists them.
-fn grouped(results: &StudyResults) -> Vec<(PanelKey, Vec<(Activation, Vec<&RunResult>)>)> {
-    let mut panels: BTreeMap<PanelKey, Vec<(Activation, Vec<&RunResult>)>> = BTreeMap::new();
+/// The runs of one panel, by activation.
+type PanelRuns<'a> = Vec<(Activation, Vec<&'a RunResult>)>;
+
+fn grouped(results: &StudyResults) -> Vec<(PanelKey, PanelRuns<'_>)> {
+    let mut panels: BTreeMap<PanelKey, PanelRuns<'_>> = BTreeMap::new();
     for r in &results.runs {
         let entry = panels.entry(PanelKey::of(r)).or_default();
         match entry.iter_mut().find(|(a, _)| *a == r.spec.activation) {
@@ -95,15 +105,35 @@ fn grouped(results: &StudyResults) -> Vec<(PanelKey, Vec<(Activation, Vec<&RunRe
         }
     }
     // Keep the grid's order of inits rather than alphabetical.
-    let order: Vec<String> = results.config.grid.inits.iter().map(|i| i.to_string()).collect();
+    let order: Vec<String> = results
+        .config
+        .grid
+        .inits
+        .iter()
+        .map(|i| i.to_string())
+        .collect();
     let mut out: Vec<_> = panels.into_iter().collect();
-    out.sort_by_key(|(k, _)| (order.iter().position(|i| *i == k.init).unwrap_or(usize::MAX), k.clone()));
+    out.sort_by_key(|(k, _)| {
+        (
+            order
+                .iter()
+                .position(|i| *i == k.init)
+                .unwrap_or(usize::MAX),
+            k.clone(),
+        )
+    });
     out
 }
 
 /// The activation's fixed colour: its position in the grid's list.
 fn colour(results: &StudyResults, act: Activation) -> usize {
-    results.config.grid.activations.iter().position(|a| *a == act).unwrap_or(0)
+    results
+        .config
+        .grid
+        .activations
+        .iter()
+        .position(|a| *a == act)
+        .unwrap_or(0)
 }
 
 /// Geometric mean over seeds per position, with min and max (for a band).
@@ -111,7 +141,11 @@ fn geometric(values: &[Vec<f64>]) -> Vec<(f64, f64, f64)> {
     let n = values.iter().map(Vec::len).min().unwrap_or(0);
     (0..n)
         .map(|i| {
-            let col: Vec<f64> = values.iter().map(|v| v[i]).filter(|x| *x > 0.0 && x.is_finite()).collect();
+            let col: Vec<f64> = values
+                .iter()
+                .map(|v| v[i])
+                .filter(|x| *x > 0.0 && x.is_finite())
+                .collect();
             if col.is_empty() {
                 return (f64::NAN, f64::NAN, f64::NAN);
             }
@@ -133,10 +167,18 @@ fn arithmetic(values: &[Vec<f64>]) -> Vec<f64> {
 
 fn layer_series(label: String, colour_index: usize, per_seed: &[Vec<f64>], bands: bool) -> Series {
     let g = geometric(per_seed);
-    let points: Vec<(f64, f64)> = g.iter().enumerate().map(|(i, (m, _, _))| ((i + 1) as f64, *m)).collect();
+    let points: Vec<(f64, f64)> = g
+        .iter()
+        .enumerate()
+        .map(|(i, (m, _, _))| ((i + 1) as f64, *m))
+        .collect();
     let mut s = Series::new(label, points).colour(colour_index);
     if bands && per_seed.len() > 1 {
-        s = s.band(g.iter().enumerate().map(|(i, (_, lo, hi))| ((i + 1) as f64, *lo, *hi)));
+        s = s.band(
+            g.iter()
+                .enumerate()
+                .map(|(i, (_, lo, hi))| ((i + 1) as f64, *lo, *hi)),
+        );
     }
     s
 }
@@ -153,7 +195,10 @@ pub fn gallery(act: Activation) -> Result<Chart> {
         a => Some(a),
     };
     let Some(a) = act_for_values else {
-        return Err(crate::Error::config("gallery", format!("{act} is a vector function; it has no elementwise chart")));
+        return Err(crate::Error::config(
+            "gallery",
+            format!("{act} is a vector function; it has no elementwise chart"),
+        ));
     };
     let y = a.apply_tensor(&x)?.to_f64_vec();
     let (d1, d2) = a.second_derivative(&x)?;
@@ -166,12 +211,18 @@ pub fn gallery(act: Activation) -> Result<Chart> {
     )
     .series(Series::new("f(x)", zip(y)).colour(0))
     .series(Series::new("f'(x)", zip(d1.to_f64_vec())).colour(1))
-    .series(Series::new("f''(x)", zip(d2.to_f64_vec())).colour(2).dashed())
+    .series(
+        Series::new("f''(x)", zip(d2.to_f64_vec()))
+            .colour(2)
+            .dashed(),
+    )
     .note(format!(
         "{} | max |f'| = {} | f'(0) = {} | source: {}",
         info.formula,
         fmt_num(info.max_derivative),
-        info.derivative_at_zero.map(fmt_num).unwrap_or_else(|| "-".into()),
+        info.derivative_at_zero
+            .map(fmt_num)
+            .unwrap_or_else(|| "-".into()),
         info.source
     ))
     .size(640, 420)
@@ -179,12 +230,18 @@ pub fn gallery(act: Activation) -> Result<Chart> {
     Ok(chart(
         format!("gallery-{}.svg", act.name()),
         svg,
-        format!("{a}: the function and its first two derivatives, from the engine's own gradient rules."),
+        format!(
+            "{a}: the function and its first two derivatives, from the engine's own gradient rules."
+        ),
     ))
 }
 
 fn fmt_num(v: f64) -> String {
-    if v == v.round() && v.abs() < 1e6 { format!("{v}") } else { format!("{v:.4}") }
+    if v == v.round() && v.abs() < 1e6 {
+        format!("{v}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// Per-layer back-propagated gradient norm at initialisation, one line per activation,
@@ -205,16 +262,31 @@ pub fn init_gradients(results: &StudyResults, weights: bool) -> Result<Chart> {
         .share_y(true)
         .note(CONVENTION);
     for (key, acts) in &groups {
-        let mut c = LineChart::new(key.title(&keys), Axis::new("layer l", "1 = next to the input"), Axis::new(what, "L2 norm, log scale"))
-            .y_scale(Scale::Log10);
+        let mut c = LineChart::new(
+            key.title(&keys),
+            Axis::new("layer l", "1 = next to the input"),
+            Axis::new(what, "L2 norm, log scale"),
+        )
+        .y_scale(Scale::Log10);
         for (act, runs) in acts {
             let per_seed: Vec<Vec<f64>> = runs
                 .iter()
                 .filter_map(|r| r.snapshots.first())
-                .map(|s| if weights { s.weight_grad_norm.clone() } else { s.delta_norm.clone() })
+                .map(|s| {
+                    if weights {
+                        s.weight_grad_norm.clone()
+                    } else {
+                        s.delta_norm.clone()
+                    }
+                })
                 .collect();
             if !per_seed.is_empty() {
-                c.push(layer_series(act.to_string(), colour(results, *act), &per_seed, true));
+                c.push(layer_series(
+                    act.to_string(),
+                    colour(results, *act),
+                    &per_seed,
+                    true,
+                ));
             }
         }
         panels.push(c);
@@ -242,8 +314,12 @@ pub fn theory_vs_measured(results: &StudyResults) -> Result<Chart> {
         .share_y(true)
         .note("||delta_l|| / ||delta_L||, L = last hidden layer. Theory: Poole et al. 2016, Schoenholz et al. 2017; chi(q_l) = sigma_w^2 E[phi'(sqrt(q_l) z)^2] per layer.");
     for (key, acts) in &groups {
-        let mut c = LineChart::new(key.title(&keys), Axis::new("layer l", "1 = next to the input"), Axis::new("||delta_l|| / ||delta_L||", "ratio, log scale"))
-            .y_scale(Scale::Log10);
+        let mut c = LineChart::new(
+            key.title(&keys),
+            Axis::new("layer l", "1 = next to the input"),
+            Axis::new("||delta_l|| / ||delta_L||", "ratio, log scale"),
+        )
+        .y_scale(Scale::Log10);
         for (act, runs) in acts {
             let per_seed: Vec<Vec<f64>> = runs
                 .iter()
@@ -258,8 +334,17 @@ pub fn theory_vs_measured(results: &StudyResults) -> Result<Chart> {
                 c.push(layer_series(act.to_string(), c_i, &per_seed, true));
             }
             if let Some(t) = runs.first().and_then(|r| r.theory.as_ref()) {
-                let pts: Vec<(f64, f64)> = t.delta_relative.iter().enumerate().map(|(i, v)| ((i + 1) as f64, *v)).collect();
-                c.push(Series::new(format!("{act} (theory)"), pts).dashed().colour(c_i));
+                let pts: Vec<(f64, f64)> = t
+                    .delta_relative
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| ((i + 1) as f64, *v))
+                    .collect();
+                c.push(
+                    Series::new(format!("{act} (theory)"), pts)
+                        .dashed()
+                        .colour(c_i),
+                );
             }
         }
         panels.push(c);
@@ -276,7 +361,10 @@ fn smooth(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
         .map(|i| {
             let lo = i.saturating_sub(window - 1);
             let slice = &points[lo..=i];
-            (points[i].0, slice.iter().map(|p| p.1).sum::<f64>() / slice.len() as f64)
+            (
+                points[i].0,
+                slice.iter().map(|p| p.1).sum::<f64>() / slice.len() as f64,
+            )
         })
         .collect()
 }
@@ -289,13 +377,27 @@ pub fn training_curves(results: &StudyResults, accuracy: bool) -> Result<Chart> 
     let groups = grouped(results);
     let keys: Vec<PanelKey> = groups.iter().map(|(k, _)| k.clone()).collect();
     let (title, file, y) = if accuracy {
-        ("Training accuracy (mini-batch, moving average over 20 steps)", "accuracy.svg", Axis::new("accuracy", "fraction correct"))
+        (
+            "Training accuracy (mini-batch, moving average over 20 steps)",
+            "accuracy.svg",
+            Axis::new("accuracy", "fraction correct"),
+        )
     } else {
-        ("Training loss (mini-batch, moving average over 20 steps)", "loss.svg", Axis::new("loss", "cross-entropy, log scale"))
+        (
+            "Training loss (mini-batch, moving average over 20 steps)",
+            "loss.svg",
+            Axis::new("loss", "cross-entropy, log scale"),
+        )
     };
-    let mut panels = Panels::new(title).columns(groups.len().clamp(1, 3)).share_y(true);
+    let mut panels = Panels::new(title)
+        .columns(groups.len().clamp(1, 3))
+        .share_y(true);
     for (key, acts) in &groups {
-        let mut c = LineChart::new(key.title(&keys), Axis::new("step", "optimiser steps"), y.clone());
+        let mut c = LineChart::new(
+            key.title(&keys),
+            Axis::new("step", "optimiser steps"),
+            y.clone(),
+        );
         if !accuracy {
             c = c.y_scale(Scale::Log10);
         }
@@ -305,7 +407,13 @@ pub fn training_curves(results: &StudyResults, accuracy: bool) -> Result<Chart> 
                 .map(|r| {
                     r.curve
                         .iter()
-                        .filter_map(|p| if accuracy { p.accuracy.map(|a| (p.step as f64, a)) } else { Some((p.step as f64, p.loss)) })
+                        .filter_map(|p| {
+                            if accuracy {
+                                p.accuracy.map(|a| (p.step as f64, a))
+                            } else {
+                                Some((p.step as f64, p.loss))
+                            }
+                        })
                         .collect()
                 })
                 .collect();
@@ -314,7 +422,12 @@ pub fn training_curves(results: &StudyResults, accuracy: bool) -> Result<Chart> 
                 continue;
             }
             let mean: Vec<(f64, f64)> = (0..n)
-                .map(|i| (per_seed[0][i].0, per_seed.iter().map(|s| s[i].1).sum::<f64>() / per_seed.len() as f64))
+                .map(|i| {
+                    (
+                        per_seed[0][i].0,
+                        per_seed.iter().map(|s| s[i].1).sum::<f64>() / per_seed.len() as f64,
+                    )
+                })
                 .collect();
             c.push(Series::new(act.to_string(), smooth(&mean, 20)).colour(colour(results, *act)));
         }
@@ -323,7 +436,11 @@ pub fn training_curves(results: &StudyResults, accuracy: bool) -> Result<Chart> 
     Ok(chart(
         file,
         panels.to_svg()?,
-        if accuracy { "Accuracy on each training mini-batch, averaged over seeds." } else { "Loss on each training mini-batch, averaged over seeds; a flat line at ln 2 (two classes) is a network that learns nothing." },
+        if accuracy {
+            "Accuracy on each training mini-batch, averaged over seeds."
+        } else {
+            "Loss on each training mini-batch, averaged over seeds; a flat line at ln 2 (two classes) is a network that learns nothing."
+        },
     ))
 }
 
@@ -335,11 +452,23 @@ pub fn heat_map(run: &RunResult) -> Result<Chart> {
     let depth = run.spec.depth;
     let steps: Vec<usize> = run.snapshots.iter().map(|s| s.step).collect();
     let values: Vec<Vec<f64>> = (0..depth)
-        .map(|l| run.snapshots.iter().map(|s| s.delta_norm.get(l).copied().unwrap_or(f64::NAN)).collect())
+        .map(|l| {
+            run.snapshots
+                .iter()
+                .map(|s| s.delta_norm.get(l).copied().unwrap_or(f64::NAN))
+                .collect()
+        })
         .collect();
-    let step_size = if steps.len() > 1 { (steps[1] - steps[0]) as f64 } else { 1.0 };
+    let step_size = if steps.len() > 1 {
+        (steps[1] - steps[0]) as f64
+    } else {
+        1.0
+    };
     let svg = HeatMap::new(
-        format!("||delta_l|| during training: {} with {}", run.spec.activation, run.spec.init),
+        format!(
+            "||delta_l|| during training: {} with {}",
+            run.spec.activation, run.spec.init
+        ),
         Axis::new("step", "optimiser steps"),
         Axis::new("layer l", "1 = next to the input"),
         Axis::new("||delta_l||", "L2 norm"),
@@ -353,7 +482,10 @@ pub fn heat_map(run: &RunResult) -> Result<Chart> {
     Ok(chart(
         format!("heatmap-{}.svg", run.id),
         svg,
-        format!("{} with {}: the gradient at every layer (rows) and recorded step (columns).", run.spec.activation, run.spec.init),
+        format!(
+            "{} with {}: the gradient at every layer (rows) and recorded step (columns).",
+            run.spec.activation, run.spec.init
+        ),
     ))
 }
 
@@ -363,31 +495,59 @@ pub fn heat_map(run: &RunResult) -> Result<Chart> {
 /// # Errors
 /// Chart errors.
 pub fn histograms(run: &RunResult, final_step: bool) -> Result<Vec<Chart>> {
-    let h = if final_step { run.histograms_final.as_ref() } else { run.histograms_init.as_ref() };
+    let h = if final_step {
+        run.histograms_final.as_ref()
+    } else {
+        run.histograms_init.as_ref()
+    };
     let Some(h) = h else { return Ok(Vec::new()) };
     let depth = h.activations.len();
     // Five layers spread over the depth, as in the paper's figures.
     let mut layers: Vec<usize> = (0..5).map(|k| k * depth.saturating_sub(1) / 4).collect();
     layers.dedup();
-    let when = if final_step { format!("step {}", h.step) } else { "initialisation".to_string() };
+    let when = if final_step {
+        format!("step {}", h.step)
+    } else {
+        "initialisation".to_string()
+    };
     let tag = if final_step { "final" } else { "init" };
     let acts = layer_histograms(
-        format!("Activations per layer at {when}: {} with {}", run.spec.activation, run.spec.init),
+        format!(
+            "Activations per layer at {when}: {} with {}",
+            run.spec.activation, run.spec.init
+        ),
         Axis::new("activation x_l", "value"),
         &h.value_edges,
         &h.activations,
         &layers,
     )?;
     let grads = layer_histograms(
-        format!("Back-propagated gradients per layer at {when}: {} with {}", run.spec.activation, run.spec.init),
+        format!(
+            "Back-propagated gradients per layer at {when}: {} with {}",
+            run.spec.activation, run.spec.init
+        ),
         Axis::new("log10 |delta_l|", "decades"),
         &h.grad_edges,
         &h.gradients,
         &layers,
     )?;
     Ok(vec![
-        chart(format!("hist-act-{tag}-{}.svg", run.id), acts, format!("Distribution of each layer's activations ({}, {}).", run.spec.activation, when)),
-        chart(format!("hist-grad-{tag}-{}.svg", run.id), grads, format!("Distribution of log10 |dL/dh_l| per layer ({}, {}): a shift to the left towards layer 1 is the vanishing gradient.", run.spec.activation, when)),
+        chart(
+            format!("hist-act-{tag}-{}.svg", run.id),
+            acts,
+            format!(
+                "Distribution of each layer's activations ({}, {}).",
+                run.spec.activation, when
+            ),
+        ),
+        chart(
+            format!("hist-grad-{tag}-{}.svg", run.id),
+            grads,
+            format!(
+                "Distribution of log10 |dL/dh_l| per layer ({}, {}): a shift to the left towards layer 1 is the vanishing gradient.",
+                run.spec.activation, when
+            ),
+        ),
     ])
 }
 
@@ -403,11 +563,26 @@ fn layer_histograms(
 ) -> Result<String> {
     let bins = edges.len().saturating_sub(1);
     if bins == 0 {
-        return Err(crate::Error::config("report", "histogram without bins in the results"));
+        return Err(crate::Error::config(
+            "report",
+            "histogram without bins in the results",
+        ));
     }
-    let used = |i: usize| layers.iter().any(|&l| hists.get(l).is_some_and(|h| h.counts.get(i).is_some_and(|&c| c > 0)));
-    let (lo, hi) = match ((0..bins).find(|&i| used(i)), (0..bins).rev().find(|&i| used(i))) {
-        (Some(first), Some(last)) => (first.saturating_sub(1), (last + 1).min(bins.saturating_sub(1))),
+    let used = |i: usize| {
+        layers.iter().any(|&l| {
+            hists
+                .get(l)
+                .is_some_and(|h| h.counts.get(i).is_some_and(|&c| c > 0))
+        })
+    };
+    let (lo, hi) = match (
+        (0..bins).find(|&i| used(i)),
+        (0..bins).rev().find(|&i| used(i)),
+    ) {
+        (Some(first), Some(last)) => (
+            first.saturating_sub(1),
+            (last + 1).min(bins.saturating_sub(1)),
+        ),
         _ => (0, bins.saturating_sub(1)),
     };
     let mut chart = HistogramChart::new(title, x, edges.get(lo..=hi + 1).unwrap_or(edges).to_vec())
@@ -416,9 +591,16 @@ fn layer_histograms(
     for (k, &l) in layers.iter().enumerate() {
         if let Some(h) = hists.get(l) {
             chart.push(
-                Histogram::new(format!("layer {}", l + 1), h.counts.get(lo..=hi).unwrap_or(&[]).iter().map(|&c| c as f64))
-                    .outside((h.below + h.above + h.nan) as f64)
-                    .colour(k),
+                Histogram::new(
+                    format!("layer {}", l + 1),
+                    h.counts
+                        .get(lo..=hi)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|&c| c as f64),
+                )
+                .outside((h.below + h.above + h.nan) as f64)
+                .colour(k),
             );
         }
     }
@@ -433,13 +615,27 @@ pub fn unit_fractions(results: &StudyResults, dead: bool) -> Result<Chart> {
     let groups = grouped(results);
     let keys: Vec<PanelKey> = groups.iter().map(|(k, _)| k.clone()).collect();
     let (title, file, y) = if dead {
-        ("Dead units during training (derivative 0 for the whole batch)", "dead.svg", Axis::new("dead units", "fraction of hidden units"))
+        (
+            "Dead units during training (derivative 0 for the whole batch)",
+            "dead.svg",
+            Axis::new("dead units", "fraction of hidden units"),
+        )
     } else {
-        ("Saturated units during training (|f'| < 5% of its maximum for most samples)", "saturated.svg", Axis::new("saturated units", "fraction of hidden units"))
+        (
+            "Saturated units during training (|f'| < 5% of its maximum for most samples)",
+            "saturated.svg",
+            Axis::new("saturated units", "fraction of hidden units"),
+        )
     };
-    let mut panels = Panels::new(title).columns(groups.len().clamp(1, 3)).share_y(true);
+    let mut panels = Panels::new(title)
+        .columns(groups.len().clamp(1, 3))
+        .share_y(true);
     for (key, acts) in &groups {
-        let mut c = LineChart::new(key.title(&keys), Axis::new("step", "optimiser steps"), y.clone());
+        let mut c = LineChart::new(
+            key.title(&keys),
+            Axis::new("step", "optimiser steps"),
+            y.clone(),
+        );
         for (act, runs) in acts {
             let per_seed: Vec<Vec<f64>> = runs
                 .iter()
@@ -453,16 +649,26 @@ pub fn unit_fractions(results: &StudyResults, dead: bool) -> Result<Chart> {
                         .collect()
                 })
                 .collect();
-            let steps: Vec<f64> = runs.first().map(|r| r.snapshots.iter().map(|s| s.step as f64).collect()).unwrap_or_default();
+            let steps: Vec<f64> = runs
+                .first()
+                .map(|r| r.snapshots.iter().map(|s| s.step as f64).collect())
+                .unwrap_or_default();
             let mean = arithmetic(&per_seed);
-            c.push(Series::new(act.to_string(), steps.into_iter().zip(mean)).colour(colour(results, *act)));
+            c.push(
+                Series::new(act.to_string(), steps.into_iter().zip(mean))
+                    .colour(colour(results, *act)),
+            );
         }
         panels.push(c);
     }
     Ok(chart(
         file,
         panels.to_svg()?,
-        if dead { "Fraction of hidden units whose derivative is exactly 0 for every sample of the batch: units that receive no gradient at all." } else { "Fraction of hidden units in the flat part of their activation for most of the batch: units whose gradient is nearly 0." },
+        if dead {
+            "Fraction of hidden units whose derivative is exactly 0 for every sample of the batch: units that receive no gradient at all."
+        } else {
+            "Fraction of hidden units in the flat part of their activation for most of the batch: units whose gradient is nearly 0."
+        },
     ))
 }
 
@@ -488,9 +694,15 @@ pub fn per_layer_at_init(results: &StudyResults, what: PerLayer) -> Result<Chart
             "ReLU outputs true zeros (a sparse representation, Glorot, Bordes & Bengio 2011); smooth activations almost never do.",
         ),
     };
-    let mut panels = Panels::new(title).columns(groups.len().clamp(1, 3)).share_y(true);
+    let mut panels = Panels::new(title)
+        .columns(groups.len().clamp(1, 3))
+        .share_y(true);
     for (key, acts) in &groups {
-        let mut c = LineChart::new(key.title(&keys), Axis::new("layer l", "1 = next to the input"), y.clone());
+        let mut c = LineChart::new(
+            key.title(&keys),
+            Axis::new("layer l", "1 = next to the input"),
+            y.clone(),
+        );
         for (act, runs) in acts {
             let per_seed: Vec<Vec<f64>> = runs
                 .iter()
@@ -501,7 +713,15 @@ pub fn per_layer_at_init(results: &StudyResults, what: PerLayer) -> Result<Chart
                 })
                 .collect();
             let mean = arithmetic(&per_seed);
-            c.push(Series::new(act.to_string(), mean.into_iter().enumerate().map(|(i, v)| ((i + 1) as f64, v))).colour(colour(results, *act)));
+            c.push(
+                Series::new(
+                    act.to_string(),
+                    mean.into_iter()
+                        .enumerate()
+                        .map(|(i, v)| ((i + 1) as f64, v)),
+                )
+                .colour(colour(results, *act)),
+            );
         }
         panels.push(c);
     }

@@ -43,11 +43,19 @@ pub struct Claim {
 }
 
 fn find<'a>(results: &'a StudyResults, act: Activation, init: &Init) -> Vec<&'a RunResult> {
-    results.runs.iter().filter(|r| r.spec.activation == act && r.spec.init == *init).collect()
+    results
+        .runs
+        .iter()
+        .filter(|r| r.spec.activation == act && r.spec.init == *init)
+        .collect()
 }
 
 fn geo_mean(v: &[f64]) -> f64 {
-    let pos: Vec<f64> = v.iter().copied().filter(|x| *x > 0.0 && x.is_finite()).collect();
+    let pos: Vec<f64> = v
+        .iter()
+        .copied()
+        .filter(|x| *x > 0.0 && x.is_finite())
+        .collect();
     if pos.is_empty() {
         return f64::NAN;
     }
@@ -60,7 +68,8 @@ fn geo_mean(v: &[f64]) -> f64 {
 pub fn vanishing(results: &StudyResults) -> Claim {
     let ratio = |act, init: Init| {
         let runs = find(results, act, &init);
-        (!runs.is_empty()).then(|| geo_mean(&runs.iter().map(|r| r.first_last_ratio).collect::<Vec<_>>()))
+        (!runs.is_empty())
+            .then(|| geo_mean(&runs.iter().map(|r| r.first_last_ratio).collect::<Vec<_>>()))
     };
     let sig = ratio(Activation::Sigmoid, Init::Standard);
     let tanh = ratio(Activation::Tanh, Init::Standard);
@@ -76,7 +85,10 @@ pub fn vanishing(results: &StudyResults) -> Claim {
             chart: None,
         };
     };
-    let fmt = |v: Option<f64>| v.map(|v| format!("{v:.2e}")).unwrap_or_else(|| "not run".into());
+    let fmt = |v: Option<f64>| {
+        v.map(|v| format!("{v:.2e}"))
+            .unwrap_or_else(|| "not run".into())
+    };
     let agrees = s < 1e-2 && tanh.is_none_or(|t| t < 1e-1) && (0.1..=10.0).contains(&r);
     Claim {
         title: "Vanishing gradients".into(),
@@ -89,7 +101,11 @@ pub fn vanishing(results: &StudyResults) -> Claim {
             (-s.log10()).round(),
             if r >= 1.0 { r } else { 1.0 / r }
         ),
-        verdict: if agrees { Verdict::Agrees } else { Verdict::Disagrees },
+        verdict: if agrees {
+            Verdict::Agrees
+        } else {
+            Verdict::Disagrees
+        },
         chart: None,
     }
 }
@@ -101,7 +117,9 @@ pub fn training(results: &StudyResults) -> Claim {
         let v: Vec<f64> = runs.iter().filter_map(|r| r.test_accuracy).collect();
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
     };
-    let claim = "Because of it, a deep sigmoid network trains far worse than the same network with ReLU.".to_string();
+    let claim =
+        "Because of it, a deep sigmoid network trains far worse than the same network with ReLU."
+            .to_string();
     match (acc(Activation::Sigmoid, Init::Standard), acc(Activation::Relu, Init::he())) {
         (Some(s), Some(r)) => Claim {
             title: "Training deep networks".into(),
@@ -155,7 +173,11 @@ pub fn sparsity(results: &StudyResults) -> Claim {
                     100.0 * z,
                     others.join(", ")
                 ),
-                verdict: if z > 0.25 { Verdict::Agrees } else { Verdict::Disagrees },
+                verdict: if z > 0.25 {
+                    Verdict::Agrees
+                } else {
+                    Verdict::Disagrees
+                },
                 chart: None,
             }
         }
@@ -190,7 +212,11 @@ pub fn centring(results: &StudyResults) -> Claim {
                 "Mean hidden activation at initialisation, over all layers and runs: sigmoid {s:.3}{}.",
                 t.map(|t| format!(", tanh {t:.3}")).unwrap_or_default()
             ),
-            verdict: if s > 0.25 && t.is_none_or(|t| t.abs() < 0.1) { Verdict::Agrees } else { Verdict::Disagrees },
+            verdict: if s > 0.25 && t.is_none_or(|t| t.abs() < 0.1) {
+                Verdict::Agrees
+            } else {
+                Verdict::Disagrees
+            },
             chart: None,
         },
         _ => Claim {
@@ -233,8 +259,18 @@ pub fn cost(activations: &[Activation]) -> Result<Claim> {
         samples.sort_by(f64::total_cmp);
         timings.push((*act, samples[REPEATS / 2], samples[0], samples[REPEATS - 1]));
     }
-    let get = |a: Activation| timings.iter().find(|t| t.0 == a).map(|t| t.1).unwrap_or(f64::NAN);
-    let (s, t, r) = (get(Activation::Sigmoid), get(Activation::Tanh), get(Activation::Relu));
+    let get = |a: Activation| {
+        timings
+            .iter()
+            .find(|t| t.0 == a)
+            .map(|t| t.1)
+            .unwrap_or(f64::NAN)
+    };
+    let (s, t, r) = (
+        get(Activation::Sigmoid),
+        get(Activation::Tanh),
+        get(Activation::Relu),
+    );
     let mut bars = BarChart::new(
         "Forward + backward time per element on this machine (f32, 2^20 elements)",
         Axis::new("activation", ""),
@@ -269,11 +305,17 @@ const DYING_STEPS: usize = 150;
 pub fn dying(dtype: DType) -> Result<Claim> {
     let data = crate::run::prepare(
         &crate::config::DatasetSpec::Spirals,
-        &crate::config::Training { dtype, ..crate::cli::default_training() },
+        &crate::config::Training {
+            dtype,
+            ..crate::cli::default_training()
+        },
     )?;
     let mut series = Vec::new();
     let mut finals = Vec::new();
-    for (k, act) in [Activation::Relu, Activation::LeakyRelu { slope: 0.01 }].into_iter().enumerate() {
+    for (k, act) in [Activation::Relu, Activation::LeakyRelu { slope: 0.01 }]
+        .into_iter()
+        .enumerate()
+    {
         let mut model = Mlp::builder(data.train.num_features(), &[64; 6], 2)
             .activation(act)
             .init(Init::he())
@@ -281,7 +323,10 @@ pub fn dying(dtype: DType) -> Result<Claim> {
             .seed(3)
             .build()?;
         let mut opt = Sgd::new(DYING_LR)?;
-        let probe = Probe::new(ProbeConfig { every: 10, ..ProbeConfig::default() });
+        let probe = Probe::new(ProbeConfig {
+            every: 10,
+            ..ProbeConfig::default()
+        });
         let batches = data.train.batches(128, 3)?;
         let mut epoch = 0;
         let mut it = batches.epoch(epoch);
@@ -318,10 +363,17 @@ pub fn dying(dtype: DType) -> Result<Claim> {
                     .filter(|r| r.step == step && r.kind == RecordKind::Activation && r.layer <= 6)
                     .filter_map(|r| r.dead_fraction)
                     .collect();
-                points.push((step as f64, dead.iter().sum::<f64>() / dead.len().max(1) as f64));
+                points.push((
+                    step as f64,
+                    dead.iter().sum::<f64>() / dead.len().max(1) as f64,
+                ));
             }
         }
-        finals.push((act, points.first().map(|p| p.1).unwrap_or(0.0), points.last().map(|p| p.1).unwrap_or(0.0)));
+        finals.push((
+            act,
+            points.first().map(|p| p.1).unwrap_or(0.0),
+            points.last().map(|p| p.1).unwrap_or(0.0),
+        ));
         series.push(Series::new(act.to_string(), points).colour(k));
     }
     let mut chart = LineChart::new(

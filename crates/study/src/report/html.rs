@@ -57,9 +57,9 @@ pub struct Page<'a> {
 }
 
 fn figure(out: &mut String, c: &Chart) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<figure{}><img src=\"charts/{}\" alt=\"{}\" loading=\"lazy\"><figcaption>{}</figcaption></figure>\n",
+        "<figure{}><img src=\"charts/{}\" alt=\"{}\" loading=\"lazy\"><figcaption>{}</figcaption></figure>",
         if c.wide { "" } else { " class=\"single\"" },
         esc(&c.file),
         esc(&c.caption),
@@ -114,8 +114,14 @@ impl<'a> Page<'a> {
     /// The claims section.
     pub fn claims(&mut self, claims: &[Claim]) {
         self.heading("claims", "The classic argument, claim by claim");
-        let agree = claims.iter().filter(|c| c.verdict == Verdict::Agrees).count();
-        let measured = claims.iter().filter(|c| c.verdict != Verdict::NotMeasured).count();
+        let agree = claims
+            .iter()
+            .filter(|c| c.verdict == Verdict::Agrees)
+            .count();
+        let measured = claims
+            .iter()
+            .filter(|c| c.verdict != Verdict::NotMeasured)
+            .count();
         let _ = writeln!(
             self.body,
             "<p class=\"lead\">What the textbook argument about activation functions says, next to what this study measured. {agree} of {measured} measured claims agree with the measurement.</p>"
@@ -153,31 +159,53 @@ impl<'a> Page<'a> {
         for init in &grid.inits {
             for act in &grid.activations {
                 let s2 = init.sigma_w2(width, width, Some(*act));
-                let Ok(mf) = MeanField::new(*act, s2, 0.0) else { continue };
+                let Ok(mf) = MeanField::new(*act, s2, 0.0) else {
+                    continue;
+                };
                 let chi1 = mf.chi1().unwrap_or(f64::NAN);
                 let xi = mf.depth_scale().unwrap_or(f64::NAN);
-                let critical = critical_sigma_w2(*act).ok().flatten().map(|c| format!("{c:.3}")).unwrap_or_else(|| "none".into());
+                let critical = critical_sigma_w2(*act)
+                    .ok()
+                    .flatten()
+                    .map(|c| format!("{c:.3}"))
+                    .unwrap_or_else(|| "none".into());
                 let _ = writeln!(
                     self.body,
                     "<tr><td class=\"left\">{act}</td><td class=\"left\">{init}</td><td>{s2:.3}</td><td>{chi1:.4}</td><td>{}</td><td>{critical}</td></tr>",
-                    if xi.is_infinite() { "&infin;".to_string() } else { format!("{xi:.2}") }
+                    if xi.is_infinite() {
+                        "&infin;".to_string()
+                    } else {
+                        format!("{xi:.2}")
+                    }
                 );
             }
         }
-        let _ = writeln!(self.body, "</table><p>At width {width}, zero biases; negative depth scales mean growth.</p>");
+        let _ = writeln!(
+            self.body,
+            "</table><p>At width {width}, zero biases; negative depth scales mean growth.</p>"
+        );
     }
 
     /// The summary table.
     pub fn summary(&mut self) {
         self.heading("summary", "Summary of every run");
         self.body.push_str("<table><tr><th class=\"left\">activation</th><th class=\"left\">init</th><th>depth</th><th>width</th><th class=\"left\">data</th><th class=\"left\">optimiser</th><th>seed</th><th>final train loss</th><th>train acc.</th><th>test acc.</th><th>||delta_1||/||delta_L|| at init</th><th>dead %</th><th>saturated %</th><th class=\"left\">status</th><th>time (s)</th></tr>\n");
-        let pct = |v: Option<f64>| v.map(|a| format!("{:.1}%", 100.0 * a)).unwrap_or_else(|| "-".into());
+        let pct = |v: Option<f64>| {
+            v.map(|a| format!("{:.1}%", 100.0 * a))
+                .unwrap_or_else(|| "-".into())
+        };
         for r in &self.results.runs {
             let (class, status) = match &r.status {
                 RunStatus::Completed => ("", "completed".to_string()),
                 RunStatus::Diverged { step, culprit } => (
                     " class=\"diverged\"",
-                    format!("diverged at step {step}{}", culprit.as_ref().map(|c| format!(": {c}")).unwrap_or_default()),
+                    format!(
+                        "diverged at step {step}{}",
+                        culprit
+                            .as_ref()
+                            .map(|c| format!(": {c}"))
+                            .unwrap_or_default()
+                    ),
                 ),
             };
             let _ = writeln!(
@@ -190,7 +218,9 @@ impl<'a> Page<'a> {
                 esc(&r.spec.dataset.to_string()),
                 r.spec.optimiser,
                 r.spec.seed,
-                r.train_loss.map(|l| format!("{l:.4}")).unwrap_or_else(|| "-".into()),
+                r.train_loss
+                    .map(|l| format!("{l:.4}"))
+                    .unwrap_or_else(|| "-".into()),
                 pct(r.train_accuracy),
                 pct(r.test_accuracy),
                 r.first_last_ratio,

@@ -48,25 +48,40 @@ pub fn write_report(out: &Path, results: &StudyResults) -> Result<PathBuf> {
     }
     let mean_chart = charts::per_layer_at_init(results, charts::PerLayer::Mean)?;
     let zeros_chart = charts::per_layer_at_init(results, charts::PerLayer::Zeros)?;
-    if let Some(c) = claim_list.iter_mut().find(|c| c.title == "Zero-centred outputs") {
+    if let Some(c) = claim_list
+        .iter_mut()
+        .find(|c| c.title == "Zero-centred outputs")
+    {
         c.chart = Some(mean_chart.clone());
     }
     if let Some(c) = claim_list.iter_mut().find(|c| c.title == "Sparsity") {
         c.chart = Some(zeros_chart.clone());
     }
     let init = charts::init_gradients(results, false)?;
-    if let Some(c) = claim_list.iter_mut().find(|c| c.title == "Vanishing gradients") {
+    if let Some(c) = claim_list
+        .iter_mut()
+        .find(|c| c.title == "Vanishing gradients")
+    {
         c.chart = Some(init.clone());
     }
     let accuracy = charts::training_curves(results, true)?;
-    if let Some(c) = claim_list.iter_mut().find(|c| c.title == "Training deep networks") {
+    if let Some(c) = claim_list
+        .iter_mut()
+        .find(|c| c.title == "Training deep networks")
+    {
         c.chart = Some(accuracy.clone());
     }
     page.claims(&claim_list);
 
     // Gallery.
     let mut gallery = Vec::new();
-    for act in results.config.grid.activations.iter().filter(|a| a.is_pointwise()) {
+    for act in results
+        .config
+        .grid
+        .activations
+        .iter()
+        .filter(|a| a.is_pointwise())
+    {
         gallery.push(charts::gallery(*act)?);
     }
     page.section("gallery", "The activations and their derivatives", "Each activation of the study with its first and second derivative, computed by the engine's gradient rules (not hand formulas). The maximum slope bounds how much a layer can pass on: 1/4 for sigmoid.", &[]);
@@ -84,7 +99,12 @@ pub fn write_report(out: &Path, results: &StudyResults) -> Result<PathBuf> {
     let loss = charts::training_curves(results, false)?;
     let mut heat = Vec::new();
     let first_seed = results.config.grid.seeds.first().copied().unwrap_or(0);
-    for r in results.runs.iter().filter(|r| r.spec.seed == first_seed).take(MAX_PER_RUN_CHARTS) {
+    for r in results
+        .runs
+        .iter()
+        .filter(|r| r.spec.seed == first_seed)
+        .take(MAX_PER_RUN_CHARTS)
+    {
         if r.snapshots.len() > 1 {
             heat.push(charts::heat_map(r)?);
         }
@@ -94,7 +114,12 @@ pub fn write_report(out: &Path, results: &StudyResults) -> Result<PathBuf> {
 
     // Histograms.
     let mut hist = Vec::new();
-    for r in results.runs.iter().filter(|r| r.spec.seed == first_seed).take(MAX_PER_RUN_CHARTS) {
+    for r in results
+        .runs
+        .iter()
+        .filter(|r| r.spec.seed == first_seed)
+        .take(MAX_PER_RUN_CHARTS)
+    {
         hist.extend(charts::histograms(r, false)?);
     }
     page.section("histograms", "Activations and gradients, layer by layer", "Histograms of the activations and of log10 |delta| for five layers spread over the depth, at initialisation (after Glorot & Bengio 2010, figures 3 to 7): saturated sigmoid units pile up at 0 and 1, and the gradient distribution slides left towards the input when it vanishes.", &[]);
