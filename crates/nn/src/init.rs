@@ -172,10 +172,12 @@ pub fn fans(shape: &[usize]) -> Result<(usize, usize)> {
 }
 
 impl Init {
-    /// Xavier uniform with the activation's gain.
+    /// Xavier (Glorot) uniform with gain 1, as Glorot & Bengio (2010) define it and as
+    /// PyTorch's `xavier_uniform_` defaults to: `sigma_w^2 = 2 fan_in / (fan_in + fan_out)`,
+    /// 1 for equal widths. (`xavier:auto` takes the activation's gain instead.)
     pub fn xavier() -> Init {
         Init::XavierUniform {
-            gain: Gain::ForActivation,
+            gain: Gain::Value(1.0),
         }
     }
 
@@ -193,7 +195,7 @@ impl Init {
             Init::Standard,
             Init::xavier(),
             Init::XavierNormal {
-                gain: Gain::ForActivation,
+                gain: Gain::Value(1.0),
             },
             Init::he(),
             Init::KaimingUniform {
@@ -202,7 +204,7 @@ impl Init {
             },
             Init::LecunNormal,
             Init::Orthogonal {
-                gain: Gain::ForActivation,
+                gain: Gain::Value(1.0),
             },
         ]
     }
@@ -391,40 +393,44 @@ fn orthogonal<R: rand::Rng + ?Sized>(shape: &[usize], gain: f64, rng: &mut R) ->
 }
 
 impl fmt::Display for Init {
-    /// The short names [`FromStr`] accepts; parameters after a colon.
+    /// The short names [`FromStr`] accepts; a gain other than the scheme's default
+    /// after a colon (`auto` for the activation's gain).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let g = |g: &Gain| match g {
-            Gain::ForActivation => String::new(),
-            Gain::Value(v) => format!(":{v}"),
+        // Xavier and orthogonal default to gain 1 (PyTorch's default), Kaiming to the
+        // activation's gain (He et al.'s derivation is per activation).
+        let g = |g: &Gain, default: Gain| match (g, default) {
+            (g, d) if *g == d => String::new(),
+            (Gain::ForActivation, _) => ":auto".to_string(),
+            (Gain::Value(v), _) => format!(":{v}"),
         };
+        let one = Gain::Value(1.0);
+        let auto = Gain::ForActivation;
         match self {
             Init::Zeros => write!(f, "zeros"),
             Init::Constant(c) => write!(f, "constant:{c}"),
             Init::Normal { mean, std } => write!(f, "normal:{mean},{std}"),
             Init::Uniform { low, high } => write!(f, "uniform:{low},{high}"),
             Init::Standard => write!(f, "standard"),
-            Init::XavierUniform { gain } => write!(f, "xavier{}", g(gain)),
-            Init::XavierNormal { gain } => write!(f, "xavier_normal{}", g(gain)),
+            Init::XavierUniform { gain } => write!(f, "xavier{}", g(gain, one)),
+            Init::XavierNormal { gain } => write!(f, "xavier_normal{}", g(gain, one)),
             Init::KaimingNormal {
                 mode: FanMode::FanIn,
                 gain,
-            } => write!(f, "he{}", g(gain)),
+            } => write!(f, "he{}", g(gain, auto)),
             Init::KaimingNormal {
                 mode: FanMode::FanOut,
                 gain,
-            } => write!(f, "he_fan_out{}", g(gain)),
+            } => write!(f, "he_fan_out{}", g(gain, auto)),
             Init::KaimingUniform {
                 mode: FanMode::FanIn,
                 gain,
-            } => write!(f, "he_uniform{}", g(gain)),
+            } => write!(f, "he_uniform{}", g(gain, auto)),
             Init::KaimingUniform {
                 mode: FanMode::FanOut,
                 gain,
-            } => {
-                write!(f, "he_uniform_fan_out{}", g(gain))
-            }
+            } => write!(f, "he_uniform_fan_out{}", g(gain, auto)),
             Init::LecunNormal => write!(f, "lecun"),
-            Init::Orthogonal { gain } => write!(f, "orthogonal{}", g(gain)),
+            Init::Orthogonal { gain } => write!(f, "orthogonal{}", g(gain, one)),
         }
     }
 }
@@ -434,8 +440,9 @@ impl FromStr for Init {
 
     /// `standard`, `xavier` (`glorot`), `xavier_normal`, `he` (`kaiming`), `he_fan_out`,
     /// `he_uniform`, `he_uniform_fan_out`, `lecun`, `orthogonal`, `zeros`,
-    /// `constant:C`, `normal:MEAN,STD`, `uniform:LOW,HIGH`; the gain-based ones take
-    /// an optional fixed gain after a colon (`xavier:1.0`).
+    /// `constant:C`, `normal:MEAN,STD`, `uniform:LOW,HIGH`. The gain-based ones take an
+    /// optional gain after a colon: a number (`xavier:2`) or `auto`, the activation's
+    /// gain; without one, Xavier and orthogonal use 1 and He the activation's gain.
     fn from_str(s: &str) -> Result<Init> {
         let valid = "standard, xavier, xavier_normal, he, he_fan_out, he_uniform, he_uniform_fan_out, lecun, orthogonal, zeros, constant:C, normal:MEAN,STD, uniform:LOW,HIGH";
         let bad = |reason: String| {
@@ -460,13 +467,14 @@ impl FromStr for Init {
                 ))),
             }
         };
-        let gain = || -> Result<Gain> {
+        let gain = |default: Gain| -> Result<Gain> {
             match param {
-                None => Ok(Gain::ForActivation),
+                None => Ok(default),
+                Some("auto") => Ok(Gain::ForActivation),
                 Some(p) => match p.parse::<f64>() {
                     Ok(v) if v.is_finite() && v > 0.0 => Ok(Gain::Value(v)),
                     _ => Err(bad(format!(
-                        "the gain must be a positive number, got {p:?}"
+                        "the gain must be a positive number or auto, got {p:?}"
                     ))),
                 },
             }
@@ -499,28 +507,32 @@ impl FromStr for Init {
                 })
             }
             "standard" | "default" | "pytorch" => no_param(Init::Standard),
-            "xavier" | "glorot" | "xavier_uniform" | "glorot_uniform" => {
-                Ok(Init::XavierUniform { gain: gain()? })
-            }
-            "xavier_normal" | "glorot_normal" => Ok(Init::XavierNormal { gain: gain()? }),
+            "xavier" | "glorot" | "xavier_uniform" | "glorot_uniform" => Ok(Init::XavierUniform {
+                gain: gain(Gain::Value(1.0))?,
+            }),
+            "xavier_normal" | "glorot_normal" => Ok(Init::XavierNormal {
+                gain: gain(Gain::Value(1.0))?,
+            }),
             "he" | "kaiming" | "he_normal" | "kaiming_normal" => Ok(Init::KaimingNormal {
                 mode: FanMode::FanIn,
-                gain: gain()?,
+                gain: gain(Gain::ForActivation)?,
             }),
             "he_fan_out" | "kaiming_fan_out" => Ok(Init::KaimingNormal {
                 mode: FanMode::FanOut,
-                gain: gain()?,
+                gain: gain(Gain::ForActivation)?,
             }),
             "he_uniform" | "kaiming_uniform" => Ok(Init::KaimingUniform {
                 mode: FanMode::FanIn,
-                gain: gain()?,
+                gain: gain(Gain::ForActivation)?,
             }),
             "he_uniform_fan_out" => Ok(Init::KaimingUniform {
                 mode: FanMode::FanOut,
-                gain: gain()?,
+                gain: gain(Gain::ForActivation)?,
             }),
             "lecun" | "lecun_normal" => no_param(Init::LecunNormal),
-            "orthogonal" => Ok(Init::Orthogonal { gain: gain()? }),
+            "orthogonal" => Ok(Init::Orthogonal {
+                gain: gain(Gain::Value(1.0))?,
+            }),
             _ => Err(bad("unknown initialiser".into())),
         }
     }
@@ -652,10 +664,13 @@ mod tests {
         );
         assert!((Init::LecunNormal.sigma_w2(256, 64, None) - 1.0).abs() < 1e-15);
         assert!((Init::he().sigma_w2(256, 64, Some(Activation::Relu)) - 2.0).abs() < 1e-14);
-        // Xavier with the tanh gain: (5/3)^2.
-        assert!(
-            (Init::xavier().sigma_w2(100, 100, Some(Activation::Tanh)) - 25.0 / 9.0).abs() < 1e-13
-        );
+        // Xavier is gain 1 unless asked: sigma_w^2 = 1 for any activation; with the tanh
+        // gain (`xavier:auto`), (5/3)^2.
+        assert!((Init::xavier().sigma_w2(100, 100, Some(Activation::Tanh)) - 1.0).abs() < 1e-15);
+        let auto: Init = "xavier:auto".parse().unwrap();
+        assert!((auto.sigma_w2(100, 100, Some(Activation::Tanh)) - 25.0 / 9.0).abs() < 1e-13);
+        assert_eq!(auto.to_string(), "xavier:auto");
+        assert_eq!("he".parse::<Init>().unwrap(), Init::he());
     }
 
     #[test]
