@@ -1,6 +1,6 @@
 //! [`load_csv`]: numeric CSV files with one integer class label per row (the digits
-//! format by default), plain or gzip-compressed; and [`digits`], the copy of the UCI
-//! digits data that ships inside the crate.
+//! format by default), plain or gzip-compressed; [`parse_csv`], the same from bytes in
+//! memory; and [`digits`], the copy of the UCI digits data that ships inside the crate.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -103,6 +103,7 @@ impl CsvOptions {
 /// Gzip compression is recognised by the file's first two bytes, whatever its name.
 /// Blank lines are skipped; spaces around a cell and a `\r` before the newline are
 /// ignored. The data set is named after the file (its name up to the first `.`).
+/// [`parse_csv`] does the same for bytes in memory.
 ///
 /// ```
 /// use gradflow_nn::data::{load_csv, CsvOptions};
@@ -126,7 +127,7 @@ impl CsvOptions {
 pub fn load_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
-    parse_csv(path, &bytes, options)
+    parse_csv(&bytes, path, options)
 }
 
 /// The digits data as [`load_csv`] reads it from a file: the compressed bytes are
@@ -154,8 +155,8 @@ static DIGITS_CSV_GZ: &[u8] = include_bytes!("../../data/digits.csv.gz");
 /// give the [`Error::Data`] of [`load_csv`].
 pub fn digits() -> Result<Dataset> {
     parse_csv(
-        Path::new("<embedded>/digits.csv.gz"),
         DIGITS_CSV_GZ,
+        "<embedded>/digits.csv.gz",
         &CsvOptions::default().num_classes(10),
     )
 }
@@ -164,8 +165,35 @@ fn line_error(path: &Path, line: usize, reason: impl Into<String>) -> Error {
     data_error(path, format!("line {line}"), reason)
 }
 
-/// Parses CSV bytes (maybe gzip) as [`load_csv`] does; `path` names them in errors.
-fn parse_csv(path: &Path, bytes: &[u8], options: &CsvOptions) -> Result<Dataset> {
+/// Parses the bytes of a CSV file (plain or gzip-compressed) exactly as [`load_csv`]
+/// parses the file's content, without touching the file system: for data that arrives
+/// over a network, from an archive or from a fuzzer. `load_csv` reads the file and
+/// calls this.
+///
+/// `source_name` stands for the file: errors name it where `load_csv` names the path
+/// (`"upload.csv:line 3: ..."`), and the data set is named after it (its file name up
+/// to the first `.`).
+///
+/// ```
+/// use gradflow_nn::data::{parse_csv, CsvOptions};
+/// let data = parse_csv(b"0.5,1,0\n2,3.25,1\n", "tiny.csv", &CsvOptions::default())?;
+/// assert_eq!((data.name(), data.len(), data.num_features()), ("tiny", 2, 2));
+/// let ragged = parse_csv(b"1,2,0\n3,1\n", "upload.csv", &CsvOptions::default());
+/// assert_eq!(
+///     ragged.err().map(|e| e.to_string()).as_deref(),
+///     Some("upload.csv:line 2: expected 3 columns (as on line 1), found 2")
+/// );
+/// # Ok::<(), gradflow_nn::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Data`] naming `source_name`, for every problem listed under [`load_csv`].
+pub fn parse_csv(
+    bytes: &[u8],
+    source_name: impl AsRef<Path>,
+    options: &CsvOptions,
+) -> Result<Dataset> {
+    let path = source_name.as_ref();
     let (text, gzip_failure): (Cow<'_, [u8]>, _) = if is_gzip(bytes) {
         match gunzip(bytes) {
             Ok(text) => (Cow::Owned(text), None),
@@ -323,7 +351,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str, options: &CsvOptions) -> Result<Dataset> {
-        parse_csv(Path::new("t.csv"), text.as_bytes(), options)
+        parse_csv(text.as_bytes(), "t.csv", options)
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! [`load_idx`]: image and label files in the IDX format of MNIST (and Fashion-MNIST,
-//! KMNIST, EMNIST), plain or gzip-compressed.
+//! KMNIST, EMNIST), plain or gzip-compressed; [`parse_idx`], the same from bytes in
+//! memory.
 //!
 //! An IDX file is a 4-byte magic number `00 00 TT DD` (`TT` the element type, `0x08`
 //! for unsigned bytes; `DD` the number of dimensions), `DD` big-endian `u32` sizes,
 //! then the elements in row-major order. Images are `0x00000803` (count, rows,
 //! columns), labels `0x00000801` (count).
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use gradflow_autograd::Tensor;
@@ -39,13 +41,12 @@ struct Header {
     data_start: usize,
 }
 
-/// Reads the file, decompressing it if it starts with the gzip magic bytes.
-fn read_idx_bytes(path: &Path) -> Result<Vec<u8>> {
-    let raw = read_file(path)?;
-    if !is_gzip(&raw) {
-        return Ok(raw);
+/// The bytes of an IDX file, decompressed if they start with the gzip magic bytes.
+fn decompress_idx<'a>(path: &Path, raw: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+    if !is_gzip(raw) {
+        return Ok(Cow::Borrowed(raw));
     }
-    gunzip(&raw).map_err(|f| {
+    gunzip(raw).map(Cow::Owned).map_err(|f| {
         at(
             path,
             f.partial.len(),
@@ -168,7 +169,7 @@ fn parse_header(path: &Path, bytes: &[u8], ndim: u8, what: &str) -> Result<Heade
 ///
 /// All sizes in a header are checked against the length of the file before anything
 /// is allocated for the data, so a header claiming four billion images is an error,
-/// not an allocation.
+/// not an allocation. [`parse_idx`] does the same for bytes in memory.
 ///
 /// # Errors
 /// [`Error::Io`] if a file cannot be read. [`Error::Data`] naming the file and the byte
@@ -179,17 +180,50 @@ fn parse_header(path: &Path, bytes: &[u8], ndim: u8, what: &str) -> Result<Heade
 /// (naming the labels file) a label count that differs from the image count.
 pub fn load_idx(images_path: impl AsRef<Path>, labels_path: impl AsRef<Path>) -> Result<Dataset> {
     let (images_path, labels_path) = (images_path.as_ref(), labels_path.as_ref());
-    let images = read_idx_bytes(images_path)?;
-    let labels = read_idx_bytes(labels_path)?;
-    parse_idx(images_path, &images, labels_path, &labels)
+    let images = read_file(images_path)?;
+    let labels = read_file(labels_path)?;
+    parse_idx(&images, images_path, &labels, labels_path)
 }
 
-fn parse_idx(
-    images_path: &Path,
+/// Parses the bytes of an IDX images file and an IDX labels file (each plain or
+/// gzip-compressed) exactly as [`load_idx`] parses the files' contents, without touching
+/// the file system: for data that arrives over a network, from an archive or from a
+/// fuzzer. `load_idx` reads the two files and calls this.
+///
+/// `images_name` and `labels_name` stand for the files: errors name them where
+/// `load_idx` names the paths (`"train-images:offset 4: ..."`), and the data set is
+/// named after `images_name` (its file name up to the first `.`). As in `load_idx`,
+/// every size in a header is checked against the length of the data before anything
+/// is allocated for it.
+///
+/// ```
+/// use gradflow_nn::data::parse_idx;
+/// // Two 1x2 images and their labels: magic 00 00 08 ndim, big-endian sizes, bytes.
+/// let images = [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255, 51, 0];
+/// let labels = [0, 0, 8, 1, 0, 0, 0, 2, 1, 0];
+/// let data = parse_idx(&images, "tiny-images.idx", &labels, "tiny-labels.idx")?;
+/// assert_eq!((data.name(), data.len(), data.num_features()), ("tiny-images", 2, 2));
+/// assert_eq!(data.labels(), Some(&[1, 0][..]));
+/// // A header that claims 4,294,967,295 images of 1x2 pixels is refused, not allocated.
+/// let liar = [0, 0, 8, 3, 255, 255, 255, 255, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255];
+/// let e = parse_idx(&liar, "liar.idx", &labels, "tiny-labels.idx").err();
+/// assert!(e.is_some_and(|e| e.to_string().starts_with("liar.idx:offset 18: the data is truncated")));
+/// # Ok::<(), gradflow_nn::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Data`] naming `images_name` or `labels_name`, for every problem listed
+/// under [`load_idx`].
+pub fn parse_idx(
     images: &[u8],
-    labels_path: &Path,
+    images_name: impl AsRef<Path>,
     labels: &[u8],
+    labels_name: impl AsRef<Path>,
 ) -> Result<Dataset> {
+    let (images_path, labels_path) = (images_name.as_ref(), labels_name.as_ref());
+    let images = decompress_idx(images_path, images)?;
+    let labels = decompress_idx(labels_path, labels)?;
+    let (images, labels) = (&images[..], &labels[..]);
     let image_header = parse_header(images_path, images, 3, "images")?;
     let label_header = parse_header(labels_path, labels, 1, "labels")?;
     let (&[n, rows, cols], &[m]) = (&image_header.dims[..], &label_header.dims[..]) else {
@@ -230,7 +264,7 @@ mod tests {
     }
 
     fn parse(images: &[u8], labels: &[u8]) -> Result<Dataset> {
-        parse_idx(Path::new("img.idx"), images, Path::new("lbl.idx"), labels)
+        parse_idx(images, "img.idx", labels, "lbl.idx")
     }
 
     #[test]

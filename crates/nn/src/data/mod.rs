@@ -1,7 +1,8 @@
 //! Data: the [`Dataset`] type, seeded [`synthetic`] data sets, train/test
 //! [`split`](Dataset::split), [`standardize`], shuffled mini-[`batches`](Dataset::batches),
 //! and loaders for CSV ([`load_csv`], and the shipped [`digits`]) and IDX ([`load_idx`],
-//! the MNIST format) files.
+//! the MNIST format) files, each with a twin that parses bytes in memory ([`parse_csv`],
+//! [`parse_idx`]) and is what the file loader calls.
 //!
 //! Loaders never panic on a bad file: every problem is an [`Error::Data`](crate::Error::Data)
 //! naming the file and the line (text) or byte offset (binary) where it was found.
@@ -29,8 +30,8 @@ mod standardize;
 pub mod synthetic;
 
 pub use batches::{Batch, Batches, EpochBatches};
-pub use csv::{CsvOptions, LabelColumn, MAX_INFERRED_CLASSES, digits, load_csv};
+pub use csv::{CsvOptions, LabelColumn, MAX_INFERRED_CLASSES, digits, load_csv, parse_csv};
 pub use dataset::{Dataset, Targets};
-pub use idx::load_idx;
+pub use idx::{load_idx, parse_idx};
 pub use source::MAX_DECOMPRESSED;
 pub use standardize::{Standardizer, standardize};
