@@ -2,10 +2,6 @@
 //! f64 (first and second order); gradients of broadcasting ops have their inputs'
 //! shapes; a gradient is linear in the upstream gradient. A failing program is shrunk
 //! by proptest to a minimal one and printed.
-#![expect(
-    clippy::unwrap_used,
-    reason = "in tests a failed unwrap is a failed test"
-)]
 
 use gradflow_autograd::{DType, GradcheckOptions, Result, Shape, Tape, Tensor, Var, gradcheck};
 use proptest::prelude::*;
