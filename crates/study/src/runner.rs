@@ -213,7 +213,7 @@ pub fn merge(inputs: &[PathBuf]) -> Result<StudyResults> {
         }
         for run in r.runs {
             if let Some(prev) = runs.get(&run.index) {
-                if prev.without_timing() != run.without_timing() {
+                if !prev.same_as(&run) {
                     return Err(Error::config(
                         "merge",
                         format!("run {} appears twice with different results", run.id),
