@@ -11,7 +11,7 @@
 use gradflow_nn::probe::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{RunSpec, StudyConfig};
+use crate::config::{RunSpec, StudyConfig, Training};
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -130,6 +130,9 @@ pub struct RunResult {
     pub index: usize,
     /// The configuration.
     pub spec: RunSpec,
+    /// The training settings it ran with: a resumed study reuses a saved run only if
+    /// they are its own.
+    pub training: Training,
     /// How it ended.
     #[serde(flatten)]
     pub status: RunStatus,

@@ -78,8 +78,12 @@ pub fn run_study(cmd: &StudyCommand, progress: bool) -> Result<StudyOutcome> {
     let mut done: HashMap<usize, RunResult> = HashMap::new();
     if cmd.resume {
         for (i, spec) in &mine {
-            if let Some(r) = load_run(&run_path(&cmd.out, &spec.id())) {
-                if r.spec == *spec {
+            if let Some(mut r) = load_run(&run_path(&cmd.out, &spec.id())) {
+                // A run saved by a study with other training settings (more steps, say)
+                // is not this study's; one saved by a study of another grid is, but at
+                // its position in this grid.
+                if r.spec == *spec && r.training == cmd.config.training {
+                    r.index = *i;
                     done.insert(*i, r);
                 }
             }
