@@ -448,9 +448,25 @@ impl Shard {
         Shard { index: 1, count: 1 }
     }
 
-    /// Whether the run at grid position `i` (0-based) belongs to this shard.
+    /// Whether the run at grid position `i` (0-based) belongs to this shard (never, for
+    /// an invalid shard: see [`Shard::validate`]).
     pub fn contains(&self, i: usize) -> bool {
-        i % self.count == self.index - 1
+        self.count > 0 && self.index >= 1 && i % self.count == self.index - 1
+    }
+
+    /// Checks `1 <= index <= count` (the fields are public, so a shard built in code
+    /// may be out of range).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `--shard`.
+    pub fn validate(&self) -> Result<()> {
+        if self.count == 0 || self.index == 0 || self.index > self.count {
+            return Err(Error::config(
+                "--shard",
+                format!("{self} is out of range; the form is I/N with 1 <= I <= N, e.g. 3/8"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -471,13 +487,9 @@ impl FromStr for Shard {
                 format!("{s:?} is not a shard; {form}"),
             ));
         };
-        if count == 0 || index == 0 || index > count {
-            return Err(Error::config(
-                "--shard",
-                format!("{s} is out of range; {form}"),
-            ));
-        }
-        Ok(Shard { index, count })
+        let shard = Shard { index, count };
+        shard.validate()?;
+        Ok(shard)
     }
 }
 
@@ -537,6 +549,13 @@ mod tests {
             "--shard: 3/2 is out of range; the form is I/N with 1 <= I <= N, e.g. 3/8"
         );
         assert!("0/2".parse::<Shard>().is_err());
+        // Built in code, not parsed: run_study rejects it instead of dividing by zero.
+        let zero = Shard { index: 0, count: 0 };
+        assert!(!zero.contains(0));
+        assert_eq!(
+            zero.validate().unwrap_err().to_string(),
+            "--shard: 0/0 is out of range; the form is I/N with 1 <= I <= N, e.g. 3/8"
+        );
         assert!("x".parse::<Shard>().is_err());
         let mut g = grid();
         g.depths = vec![0];
