@@ -71,3 +71,33 @@ pub fn files(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// The rows of a CSV text (header first), splitting on commas outside double quotes
+/// and undoubling quotes inside them.
+pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|line| {
+            let mut cells = vec![String::new()];
+            let mut quoted = false;
+            let mut chars = line.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' if quoted && chars.peek() == Some(&'"') => {
+                        chars.next();
+                        if let Some(s) = cells.last_mut() {
+                            s.push('"');
+                        }
+                    }
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => cells.push(String::new()),
+                    c => {
+                        if let Some(s) = cells.last_mut() {
+                            s.push(c);
+                        }
+                    }
+                }
+            }
+            cells
+        })
+        .collect()
+}
