@@ -13,10 +13,14 @@ use gradflow_study::config::{Shard, StudyConfig};
 use gradflow_study::results::StudyResults;
 use gradflow_study::runner;
 
-/// Runs share `shard` of `config` into `out`.
+/// Runs share `shard` of `config` into `out`, on one thread when sharded (so runs
+/// trained alone are compared with runs trained beside others).
 fn run_shard(config: &StudyConfig, out: &Path, shard: Shard) -> StudyResults {
     let mut cmd = common::command(config, out);
     cmd.shard = shard;
+    if shard.count > 1 {
+        cmd.threads = Some(1);
+    }
     runner::run_study(&cmd, false).unwrap().results
 }
 
