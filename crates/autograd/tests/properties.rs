@@ -2,7 +2,6 @@
 //! f64 (first and second order); gradients of broadcasting ops have their inputs'
 //! shapes; a gradient is linear in the upstream gradient. A failing program is shrunk
 //! by proptest to a minimal one and printed.
-#![expect(clippy::unwrap_used, reason = "in tests a failed unwrap is a failed test")]
 
 use gradflow_autograd::{DType, GradcheckOptions, Result, Shape, Tape, Tensor, Var, gradcheck};
 use proptest::prelude::*;
@@ -95,7 +94,8 @@ impl Program {
                 }
                 Step::MatmulT(i, j) => {
                     let (a, b) = (&values[i % n], &values[j % n]);
-                    if a.shape().ndim() != 2 || b.shape().ndim() != 2 || a.dims()[1] != b.dims()[1] {
+                    if a.shape().ndim() != 2 || b.shape().ndim() != 2 || a.dims()[1] != b.dims()[1]
+                    {
                         continue;
                     }
                     a.matmul_transposed(b, false, true)?
@@ -137,7 +137,12 @@ fn unary() -> impl Strategy<Value = Unary> {
 }
 
 fn binary() -> impl Strategy<Value = Binary> {
-    prop_oneof![Just(Binary::Add), Just(Binary::Sub), Just(Binary::Mul), Just(Binary::DivPos)]
+    prop_oneof![
+        Just(Binary::Add),
+        Just(Binary::Sub),
+        Just(Binary::Mul),
+        Just(Binary::DivPos)
+    ]
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -152,12 +157,21 @@ fn step() -> impl Strategy<Value = Step> {
 /// Shapes that broadcast against [r, c]: the full shape, a row, a column, a vector, a
 /// scalar.
 fn shape(r: usize, c: usize) -> impl Strategy<Value = Vec<usize>> {
-    prop_oneof![Just(vec![r, c]), Just(vec![1, c]), Just(vec![r, 1]), Just(vec![c]), Just(vec![])]
+    prop_oneof![
+        Just(vec![r, c]),
+        Just(vec![1, c]),
+        Just(vec![r, 1]),
+        Just(vec![c]),
+        Just(vec![])
+    ]
 }
 
 fn program() -> impl Strategy<Value = Program> {
     (1..4usize, 1..4usize).prop_flat_map(|(r, c)| {
-        (prop::collection::vec(shape(r, c), 1..4), prop::collection::vec(step(), 1..8))
+        (
+            prop::collection::vec(shape(r, c), 1..4),
+            prop::collection::vec(step(), 1..8),
+        )
             .prop_map(|(shapes, steps)| Program { shapes, steps })
     })
 }

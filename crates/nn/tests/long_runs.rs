@@ -1,8 +1,14 @@
 //! Long runs: ten thousand training steps keep memory flat (every step's tape and saved
 //! values are released), and several tapes training on different threads at once give
 //! exactly the results of training one at a time.
-#![expect(clippy::unwrap_used, reason = "in tests a failed unwrap is a failed test")]
-#![expect(unsafe_code, reason = "a counting global allocator: it forwards to System")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "in tests a failed unwrap is a failed test"
+)]
+#![expect(
+    unsafe_code,
+    reason = "a counting global allocator: it forwards to System"
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -34,7 +40,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -53,8 +62,15 @@ fn model(seed: u64) -> Mlp {
 }
 
 /// Trains `steps` full-batch Adam steps; returns the final parameters.
-fn train(seed: u64, steps: usize, probe: Option<&Probe>, mut at_step: impl FnMut(usize)) -> Vec<Vec<f64>> {
-    let data = synthetic::moons(64, 0.1, seed).unwrap().to_dtype(DType::F64);
+fn train(
+    seed: u64,
+    steps: usize,
+    probe: Option<&Probe>,
+    mut at_step: impl FnMut(usize),
+) -> Vec<Vec<f64>> {
+    let data = synthetic::moons(64, 0.1, seed)
+        .unwrap()
+        .to_dtype(DType::F64);
     let labels = data.labels().unwrap().to_vec();
     let mut m = model(seed);
     let mut opt = Adam::new(1e-2).unwrap();
@@ -62,7 +78,9 @@ fn train(seed: u64, steps: usize, probe: Option<&Probe>, mut at_step: impl FnMut
         let tape = Tape::new();
         let mut ctx = ForwardCtx::new(&tape);
         let recorded = probe.is_some_and(|p| p.begin(&mut ctx, step));
-        let out = m.forward(&mut ctx, &tape.constant(data.features().clone())).unwrap();
+        let out = m
+            .forward(&mut ctx, &tape.constant(data.features().clone()))
+            .unwrap();
         let loss = cross_entropy(&out, &labels, Reduction::Mean).unwrap();
         let grads = ctx.param_grads(&loss.backward().unwrap());
         if let (true, Some(p)) = (recorded, probe) {
@@ -71,7 +89,10 @@ fn train(seed: u64, steps: usize, probe: Option<&Probe>, mut at_step: impl FnMut
         opt.step(&mut m, &grads).unwrap();
         at_step(step);
     }
-    named_parameters(&m).iter().map(|(_, p)| p.value().to_f64_vec()).collect()
+    named_parameters(&m)
+        .iter()
+        .map(|(_, p)| p.value().to_f64_vec())
+        .collect()
 }
 
 #[test]
@@ -94,7 +115,10 @@ fn ten_thousand_steps_keep_memory_flat() {
 #[test]
 fn a_probed_long_run_keeps_only_its_records() {
     // Probing every 1,000th step: the records grow by ten sets, the tapes do not pile up.
-    let probe = Probe::new(ProbeConfig { every: 1_000, ..ProbeConfig::default() });
+    let probe = Probe::new(ProbeConfig {
+        every: 1_000,
+        ..ProbeConfig::default()
+    });
     let mut samples = Vec::new();
     train(2, 5_000, Some(&probe), |step| {
         if step == 1_001 || step == 4_999 {
@@ -102,13 +126,18 @@ fn a_probed_long_run_keeps_only_its_records() {
         }
     });
     assert!(samples[1] - samples[0] < 1024 * 1024, "{samples:?}");
-    assert_eq!(probe.report().layers.iter().map(|r| r.step).max(), Some(4_000));
+    assert_eq!(
+        probe.report().layers.iter().map(|r| r.step).max(),
+        Some(4_000)
+    );
 }
 
 #[test]
 fn tapes_training_on_threads_match_training_one_at_a_time() {
     let serial: Vec<Vec<Vec<f64>>> = (0..3).map(|s| train(10 + s, 300, None, |_| {})).collect();
-    let handles: Vec<_> = (0..3).map(|s| std::thread::spawn(move || train(10 + s, 300, None, |_| {}))).collect();
+    let handles: Vec<_> = (0..3)
+        .map(|s| std::thread::spawn(move || train(10 + s, 300, None, |_| {})))
+        .collect();
     let parallel: Vec<Vec<Vec<f64>>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(serial, parallel);
 }
