@@ -1,6 +1,7 @@
 //! The fuzz targets on stable Rust, for CI (which has no cargo-fuzz): each target
 //! replays every committed input (`fuzz/corpus/<target>/`, minimised by `cargo fuzz
-//! cmin`, and the hand-written `fuzz/seeds/<target>/`) and the seeds built below, then
+//! cmin`; `fuzz/regressions/<target>/`, every crash the fuzzers found, kept after the
+//! fix; and the hand-written `fuzz/seeds/<target>/`) and the seeds built below, then
 //! runs a bounded, seeded mutation loop over them (bit flips, byte insertions and
 //! deletions, truncations, splices of two inputs, interesting integers such as
 //! 0xFFFFFFFF written into headers), through the very functions `cargo fuzz` runs
@@ -533,6 +534,7 @@ fn replay(target: &str) {
     }
     let mut inputs = files_in(&root().join("fuzz/corpus").join(target));
     let committed = inputs.len();
+    inputs.extend(files_in(&root().join("fuzz/regressions").join(target)));
     inputs.extend(files_in(&root().join("fuzz/seeds").join(target)));
     inputs.extend(
         seeds

@@ -120,8 +120,9 @@ impl CsvOptions {
 /// # Errors
 /// [`Error::Io`] if the file cannot be read. [`Error::Data`] naming the file and the
 /// 1-based line (and column, in the reason) for: an empty file (no data row), a ragged
-/// row (expected and found column counts), a cell that is not a finite number (quoted),
-/// a label that is not a non-negative integer or is out of range, a label column
+/// row (expected and found column counts), a cell that is not a finite number (quoted)
+/// or, for f32 features, is beyond f32's range (it would be stored as an infinity), a
+/// label that is not a non-negative integer or is out of range, a label column
 /// outside the rows, a row with no feature column, and a truncated or corrupt gzip
 /// stream (the line it broke off in).
 pub fn load_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset> {
@@ -250,7 +251,8 @@ pub fn parse_csv(
                             format!(
                                 "the label column (index {c}, column {}) does not exist: the \
                                  row has {count} columns",
-                                c + 1
+                                // Widened: an index of usize::MAX still has a column number.
+                                c as u128 + 1
                             ),
                         ));
                     }
@@ -282,6 +284,20 @@ pub fn parse_csv(
                 labels.push(label);
             } else {
                 match text.parse::<f64>() {
+                    // A value beyond f32's range (about 3.4e38) would be stored as an
+                    // infinity: refused like "inf" itself, naming the dtype.
+                    Ok(v) if v.is_finite() && options.dtype == DType::F32 && !fits_f32(v) => {
+                        return Err(line_error(
+                            path,
+                            line_no,
+                            format!(
+                                "column {}: {text:?} is out of range for f32 (at most {:e} in \
+                                 magnitude; load as f64 for more)",
+                                c + 1,
+                                f32::MAX
+                            ),
+                        ));
+                    }
                     Ok(v) if v.is_finite() => features.push(v),
                     _ => {
                         return Err(line_error(
@@ -314,6 +330,12 @@ pub fn parse_csv(
     let n = labels.len();
     let x = tensor_from_f64(features, n, count - 1, options.dtype)?;
     Dataset::classification(dataset_name(path), x, labels, num_classes)
+}
+
+/// Whether `v` (finite) stays finite when stored as an f32. Values that round to
+/// `f32::MAX` fit; the conversion rounds to nearest, so this is the conversion's own test.
+fn fits_f32(v: f64) -> bool {
+    (v as f32).is_finite()
 }
 
 /// A label cell as a class index: a non-negative integer (`"3"` or `"3.0"`), below
@@ -444,6 +466,40 @@ mod tests {
             parse_label("70000", None)
                 .unwrap_err()
                 .contains("num_classes")
+        );
+    }
+
+    /// Found by the `csv` fuzz target (fuzz/regressions/csv/crash-8cca787c…): a number
+    /// within f64's range but beyond f32's was loaded as f32 infinity.
+    #[test]
+    fn a_feature_beyond_f32_range_is_an_error_for_f32_and_kept_for_f64() {
+        let text = format!("1,2{},0\n", "1".repeat(46));
+        let e = parse(&text, &CsvOptions::default()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("t.csv:line 1: column 2: \"2111") && e.contains("out of range for f32"),
+            "{e}"
+        );
+        let d = parse(&text, &CsvOptions::default().dtype(DType::F64)).unwrap();
+        assert!(d.features().to_vec::<f64>().unwrap()[1] > 2e46);
+        // f32::MAX itself, and a value that rounds down to it, still load.
+        let edge = format!("{:e},1,0\n3.4028235e38,-3.4028235e38,1\n", f32::MAX);
+        assert!(parse(&edge, &CsvOptions::default()).is_ok());
+    }
+
+    /// Found by the `csv` fuzz target (fuzz/regressions/csv/crash-94603b99…): a label
+    /// column index of usize::MAX overflowed while naming the column in the error.
+    #[test]
+    fn a_label_column_index_of_usize_max_is_an_error_not_an_overflow() {
+        let options = CsvOptions::default().label_column(LabelColumn::Index(usize::MAX));
+        let e = parse("1,2,0\n", &options).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "t.csv:line 1: the label column (index {}, column {}) does not exist: the \
+                 row has 3 columns",
+                usize::MAX,
+                usize::MAX as u128 + 1
+            )
         );
     }
 }
