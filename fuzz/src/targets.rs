@@ -110,6 +110,13 @@ fn assert_data_error(e: &Error, names: &[&str]) {
         names.iter().any(|n| text.starts_with(&format!("{n}:"))),
         "the message does not start with the source name: {text}"
     );
+    assert_one_line(&text);
+}
+
+/// Checks that an error message is one line: the text of a file (a cell, a tensor
+/// name) must be quoted with its control characters escaped, never copied raw.
+fn assert_one_line(text: &str) {
+    assert!(!text.contains(['\n', '\r']), "a multi-line error: {text:?}");
 }
 
 /// Checks the shape and labels of a loaded classification set.
@@ -134,7 +141,7 @@ fn assert_consistent(d: &Dataset, name: &str) {
 /// [`parse_csv`](gradflow_nn::data::parse_csv).
 ///
 /// Properties: a data set is consistent (rows, labels below the class count, finite
-/// features); an error is an [`Error::Data`] naming [`CSV_NAME`] at a line.
+/// features); an error is a one-line [`Error::Data`] naming [`CSV_NAME`] at a line.
 pub fn csv(data: &[u8]) {
     let mut r = Reader(data);
     let options = csv_options(&mut r);
@@ -161,7 +168,7 @@ pub fn idx_input(images: &[u8], labels: &[u8]) -> Vec<u8> {
 /// the images) into [`parse_idx`](gradflow_nn::data::parse_idx).
 ///
 /// Properties: a data set is consistent, with pixels in [0, 1]; an error is an
-/// [`Error::Data`] naming [`IMAGES_NAME`] or [`LABELS_NAME`] at an offset.
+/// one-line [`Error::Data`] naming [`IMAGES_NAME`] or [`LABELS_NAME`] at an offset.
 pub fn idx(data: &[u8]) {
     let mut r = Reader(data);
     let len = usize::from(u16::from_le_bytes([r.byte(), r.byte()]));
@@ -210,8 +217,8 @@ fn parameter_bits(model: &dyn Module) -> Vec<(String, Vec<u64>)> {
 /// [`checkpoint::from_bytes`](gradflow_nn::checkpoint::from_bytes), twice: for the f64
 /// [`checkpoint_model`] refusing extra tensors, and for the f32 one allowing them.
 ///
-/// Properties: an error is an [`Error::Checkpoint`] naming `<memory>`, and the model is
-/// unchanged after it; after a success the model saves to bytes that load back into a
+/// Properties: an error is a one-line [`Error::Checkpoint`] naming `<memory>`, and the
+/// model is unchanged after it; after a success the model saves to bytes that load back into a
 /// fresh model bit for bit.
 pub fn checkpoint(data: &[u8]) {
     for (dtype, allow_extra) in [(DType::F64, false), (DType::F32, true)] {
@@ -235,6 +242,7 @@ pub fn checkpoint(data: &[u8]) {
                     matches!(&e, Error::Checkpoint { path, .. } if path == Path::new("<memory>")),
                     "expected Error::Checkpoint naming <memory>, got {e:?}"
                 );
+                assert_one_line(&e.to_string());
                 assert_eq!(
                     parameter_bits(&model),
                     before,
@@ -330,7 +338,7 @@ pub fn cli(data: &[u8]) {
         Ok(_) => {}
         Err(e) => {
             let text = e.to_string();
-            assert!(!text.contains('\n'), "a multi-line error: {text:?}");
+            assert_one_line(&text);
             assert!(!text.is_empty(), "an empty error");
         }
     }

@@ -118,10 +118,30 @@ fn little_endian_bytes(t: &Tensor) -> Result<Vec<u8>> {
     })
 }
 
+/// The most names of unexpected tensors an error lists.
+const MAX_LISTED: usize = 8;
+
 fn checkpoint_error(path: &Path, reason: impl Into<String>) -> Error {
+    let reason: String = reason.into();
+    // Text from the file (tensor names, and safetensors' messages that quote them) may
+    // hold newlines or other control characters: escaped, the message stays one line.
+    let reason = if reason.chars().any(char::is_control) {
+        reason
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_debug().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        reason
+    };
     Error::Checkpoint {
         path: path.to_path_buf(),
-        reason: reason.into(),
+        reason,
     }
 }
 
@@ -328,10 +348,14 @@ fn deserialize_into(
             .collect();
         extra.sort_unstable();
         if !extra.is_empty() {
+            // The first few by name: a file of a thousand tensors keeps a readable line.
+            let mut listed = extra[..extra.len().min(MAX_LISTED)].join(", ");
+            if extra.len() > MAX_LISTED {
+                listed.push_str(&format!(" and {} more", extra.len() - MAX_LISTED));
+            }
             problems.push(format!(
-                "the model has no parameter for {} tensor(s) of the file: {} (LoadOptions::allow_extra ignores them)",
+                "the model has no parameter for {} tensor(s) of the file: {listed} (LoadOptions::allow_extra ignores them)",
                 extra.len(),
-                extra.join(", ")
             ));
         }
     }
@@ -476,5 +500,68 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("outside the file"), "{e}");
+    }
+
+    /// A checkpoint holding the model's tensors and `extra` tensors of one f64 each.
+    fn with_extra_tensors(extra: &[String]) -> Vec<u8> {
+        let m = mlp(4, DType::F64, 1);
+        let mut tensors: Vec<(String, Vec<u8>, Vec<usize>)> = named_parameters(&m)
+            .iter()
+            .map(|(n, p)| {
+                let t = p.value();
+                (
+                    n.clone(),
+                    little_endian_bytes(t).unwrap(),
+                    t.dims().to_vec(),
+                )
+            })
+            .collect();
+        tensors.extend(
+            extra
+                .iter()
+                .map(|n| (n.clone(), 1.5f64.to_le_bytes().to_vec(), vec![1])),
+        );
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+            .iter()
+            .map(|(n, b, s)| {
+                (
+                    n.clone(),
+                    safetensors::tensor::TensorView::new(Dtype::F64, s.clone(), b).unwrap(),
+                )
+            })
+            .collect();
+        safetensors::serialize(views, None).unwrap()
+    }
+
+    #[test]
+    fn a_tensor_name_with_a_newline_is_escaped_so_the_error_is_one_line() {
+        let file = with_extra_tensors(&["evil\nname\r\u{1b}[31m".to_string()]);
+        let mut m = mlp(4, DType::F64, 2);
+        let before = values(&m);
+        let e = from_bytes(&mut m, &file, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains(['\n', '\r', '\u{1b}']), "{e:?}");
+        assert!(e.contains(r"evil\nname\r\u{1b}[31m"), "{e}");
+        assert_eq!(values(&m), before);
+        // Allowed as an extra, the same file loads.
+        from_bytes(&mut m, &file, &LoadOptions::default().allow_extra(true)).unwrap();
+    }
+
+    #[test]
+    fn many_unexpected_tensors_are_counted_and_only_the_first_few_named() {
+        let names: Vec<String> = (0..1000).map(|i| format!("extra.{i:04}")).collect();
+        let mut m = mlp(4, DType::F64, 2);
+        let e = from_bytes(&mut m, &with_extra_tensors(&names), &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "no parameter for 1000 tensor(s) of the file: extra.0000, extra.0001, extra.0002, \
+                 extra.0003, extra.0004, extra.0005, extra.0006, extra.0007 and 992 more"
+            ),
+            "{e}"
+        );
+        assert!(e.len() < 400, "{} bytes: {e}", e.len());
     }
 }

@@ -114,10 +114,22 @@ fn bits(m: &dyn Module) -> Vec<(String, Vec<u64>)> {
         .collect()
 }
 
-/// The reason of an [`Error::Checkpoint`] naming `path`; any other outcome fails.
+/// The reason of an [`Error::Checkpoint`] naming `path`, whose message must be one line
+/// starting `checkpoint <path>: `; any other outcome fails.
 fn refused(result: Result<(), Error>, path: &Path) -> String {
     match result {
-        Err(Error::Checkpoint { path: p, reason }) if p == path => reason,
+        Err(e @ Error::Checkpoint { .. }) => {
+            let message = e.to_string();
+            assert!(!message.contains('\n'), "a multi-line error: {message:?}");
+            assert!(
+                message.starts_with(&format!("checkpoint {}: ", path.display())),
+                "{message}"
+            );
+            let Error::Checkpoint { reason, .. } = e else {
+                unreachable!("matched above")
+            };
+            reason
+        }
         other => panic!("expected Error::Checkpoint naming {path:?}, got {other:?}"),
     }
 }
@@ -365,6 +377,7 @@ fn an_idx_header_that_lies_about_its_size_is_refused_before_allocating() {
             let expected_path = if culprit == "images" { &ip } else { &lp };
             assert_eq!(path, expected_path, "{what}");
             assert!(reason.contains("the data is truncated"), "{what}: {reason}");
+            assert!(!from_file.to_string().contains('\n'), "{what}: {from_file}");
             let (from_bytes, largest) = largest_allocation(|| parse_idx(&img, &ip, &lbl, &lp));
             assert!(largest < SMALL, "{what}: allocated {largest} bytes at once");
             assert_eq!(from_bytes.unwrap_err().to_string(), from_file.to_string());

@@ -20,18 +20,23 @@ pub fn run_path(out: &Path, id: &str) -> PathBuf {
     out.join("runs").join(format!("{id}.json"))
 }
 
-/// Writes `text` to `path` through a sibling temporary file and a rename, so a reader
-/// (or a resumed study after a kill) never sees half a file.
+/// Writes `text` to `path` through a sibling temporary file (`path` + `.tmp`) and a
+/// rename, so a reader (or a resumed study after a kill) never sees half a file, and a
+/// write that fails (a full disk) leaves the file that was there as it was. The
+/// temporary file is removed when the write or the rename fails.
 ///
 /// # Errors
-/// [`Error::Io`] naming the file.
+/// [`Error::Io`] naming the file (`path`, not the temporary one).
 pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(path, e)
+        })
 }
 
 /// Reads a saved run, or `None` if it is absent or unreadable (a run to redo).
@@ -178,10 +183,7 @@ pub fn write_results(out: &Path, results: &StudyResults) -> Result<()> {
     let json = serde_json::to_string_pretty(results)
         .map_err(|e| Error::config("results", e.to_string()))?;
     write_atomic(&out.join("results.json"), &json)?;
-    let csv_path = out.join("results.csv");
-    let tmp = out.join("results.csv.tmp");
-    std::fs::write(&tmp, summary_csv(&results.runs)).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &csv_path).map_err(|e| Error::io(&csv_path, e))
+    write_atomic(&out.join("results.csv"), &summary_csv(&results.runs))
 }
 
 /// Reads a `results.json`.

@@ -474,7 +474,9 @@ mod tests {
     #[test]
     fn a_feature_beyond_f32_range_is_an_error_for_f32_and_kept_for_f64() {
         let text = format!("1,2{},0\n", "1".repeat(46));
-        let e = parse(&text, &CsvOptions::default()).unwrap_err().to_string();
+        let e = parse(&text, &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("t.csv:line 1: column 2: \"2111") && e.contains("out of range for f32"),
             "{e}"

@@ -18,8 +18,7 @@ use charts::Chart;
 const MAX_PER_RUN_CHARTS: usize = 36;
 
 fn write_chart(dir: &Path, c: &Chart) -> Result<()> {
-    let path = dir.join(&c.file);
-    std::fs::write(&path, &c.svg).map_err(|e| Error::io(&path, e))
+    crate::runner::write_atomic(&dir.join(&c.file), &c.svg)
 }
 
 /// Writes `index.html` and every chart into `out` (charts under `out/charts`); returns
@@ -137,9 +136,7 @@ pub fn write_report(out: &Path, results: &StudyResults) -> Result<PathBuf> {
         write_chart(&dir, c)?;
     }
     let index = out.join("index.html");
-    let tmp = out.join("index.html.tmp");
-    std::fs::write(&tmp, page.render()).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &index).map_err(|e| Error::io(&index, e))?;
+    crate::runner::write_atomic(&index, &page.render())?;
     Ok(index)
 }
 
