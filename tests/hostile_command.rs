@@ -204,7 +204,7 @@ fn assert_one_line_error(output: &Output, expected: &str, exact: bool) {
 
 #[test]
 fn bad_flags_are_one_line_errors_naming_flag_value_and_range_and_keep_the_report() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["--shard", "3/2"],
             "--shard: 3/2 is out of range; the form is I/N with 1 <= I <= N, e.g. 3/8",
@@ -222,6 +222,15 @@ fn bad_flags_are_one_line_errors_naming_flag_value_and_range_and_keep_the_report
             "--optimiser: the learning rate must be a positive number, got -0.1 in \"sgd:-0.1\"",
         ),
         (&["--steps", "0"], "--steps: must be at least 1"),
+        // These two aborted the process, asking the allocator for 160 TB and 1.6 PB.
+        (
+            &["--width", "10000000000000"],
+            "--width: must be at most 65536 units, got 10000000000000",
+        ),
+        (
+            &["--samples", "100000000000000"],
+            "--samples: must be 10 to 10000000, got 100000000000000",
+        ),
     ];
     for (flags, expected) in cases {
         let (_guard, out) = report_copy();

@@ -8,7 +8,10 @@ use clap::{Args, Parser, Subcommand};
 use gradflow_autograd::{Activation, DType};
 use gradflow_nn::init::Init;
 
-use crate::config::{DatasetSpec, Grid, OptimSpec, Shard, StudyConfig, Training};
+use crate::config::{
+    DatasetSpec, Grid, MAX_DEPTH, MAX_SAMPLES, MAX_THREADS, MAX_WIDTH, OptimSpec, Shard,
+    StudyConfig, Training,
+};
 use crate::{Error, Result};
 
 const ABOUT: &str = "Study how gradients flow through deep networks.";
@@ -484,6 +487,12 @@ where
                     if n == 0 {
                         return Err(Error::config("--threads", "must be at least 1"));
                     }
+                    if n > MAX_THREADS {
+                        return Err(Error::config(
+                            "--threads",
+                            format!("must be at most {MAX_THREADS}, got {n}"),
+                        ));
+                    }
                     Some(n)
                 }
                 None => None,
@@ -521,6 +530,12 @@ where
             if batch == 0 {
                 return Err(Error::config("--batch", "must be at least 1"));
             }
+            if batch > MAX_SAMPLES {
+                return Err(Error::config(
+                    "--batch",
+                    format!("must be at most {MAX_SAMPLES}, got {batch}"),
+                ));
+            }
             Command::Probe(ProbeCommand {
                 grid: grid(g)?,
                 batch,
@@ -544,6 +559,18 @@ where
                 return Err(Error::config(
                     if width == 0 { "--width" } else { "--depth" },
                     "must be at least 1",
+                ));
+            }
+            if width > MAX_WIDTH {
+                return Err(Error::config(
+                    "--width",
+                    format!("must be at most {MAX_WIDTH} units, got {width}"),
+                ));
+            }
+            if depth > MAX_DEPTH {
+                return Err(Error::config(
+                    "--depth",
+                    format!("must be at most {MAX_DEPTH} hidden layers, got {depth}"),
                 ));
             }
             let positive = |flag: &str, s: &String| -> Result<f64> {

@@ -10,6 +10,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+/// The most hidden layers a network may have (`--depth`): ten times the deepest
+/// network studied here. A larger value is refused, not attempted: the memory for its
+/// layers would be requested at once and the allocation would abort the process.
+pub const MAX_DEPTH: usize = 10_000;
+/// The most units a hidden layer may have (`--width`).
+pub const MAX_WIDTH: usize = 65_536;
+/// The most hidden-to-hidden weights a network may have (depth - 1 layers of width x
+/// width weights): 2^30, 8 GiB in f64.
+pub const MAX_HIDDEN_WEIGHTS: usize = 1 << 30;
+/// The most samples a synthetic data set may have (`--samples`), and the largest batch
+/// (`--batch`).
+pub const MAX_SAMPLES: usize = 10_000_000;
+/// The most worker threads a study may ask for (`--threads`).
+pub const MAX_THREADS: usize = 4_096;
+
 /// The data a run trains on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DatasetSpec {
@@ -337,7 +352,9 @@ impl Grid {
         out
     }
 
-    /// Checks every axis: non-empty, depths and widths at least 1.
+    /// Checks every axis: non-empty, depths and widths at least 1 and at most
+    /// [`MAX_DEPTH`] and [`MAX_WIDTH`], with at most [`MAX_HIDDEN_WEIGHTS`] weights between
+    /// hidden layers; hidden activations pointwise.
     ///
     /// # Errors
     /// [`Error::Config`] naming the flag.
@@ -367,6 +384,33 @@ impl Grid {
                 "--width",
                 format!("must be at least 1 unit, got {w}"),
             ));
+        }
+        if let Some(d) = self.depths.iter().find(|&&d| d > MAX_DEPTH) {
+            return Err(Error::config(
+                "--depth",
+                format!("must be at most {MAX_DEPTH} hidden layers, got {d}"),
+            ));
+        }
+        if let Some(w) = self.widths.iter().find(|&&w| w > MAX_WIDTH) {
+            return Err(Error::config(
+                "--width",
+                format!("must be at most {MAX_WIDTH} units, got {w}"),
+            ));
+        }
+        for &d in &self.depths {
+            for &w in &self.widths {
+                // Both are bounded above, so the product cannot overflow a u128.
+                let weights = (d as u128 - 1) * (w as u128) * (w as u128);
+                if weights > MAX_HIDDEN_WEIGHTS as u128 {
+                    return Err(Error::config(
+                        "--depth, --width",
+                        format!(
+                            "{d} hidden layers of {w} units have {weights} hidden-to-hidden \
+                             weights, more than the {MAX_HIDDEN_WEIGHTS} a network may have"
+                        ),
+                    ));
+                }
+            }
         }
         if let Some(a) = self.activations.iter().find(|a| !a.is_pointwise()) {
             return Err(Error::config(
@@ -410,6 +454,12 @@ impl Training {
         if self.batch_size == 0 {
             return Err(Error::config("--batch", "must be at least 1"));
         }
+        if self.batch_size > MAX_SAMPLES {
+            return Err(Error::config(
+                "--batch",
+                format!("must be at most {MAX_SAMPLES}, got {}", self.batch_size),
+            ));
+        }
         if self.probe_every == 0 {
             return Err(Error::config("--probe-every", "must be at least 1"));
         }
@@ -419,10 +469,10 @@ impl Training {
                 format!("must be in (0, 1), got {}", self.test_fraction),
             ));
         }
-        if self.samples < 10 {
+        if !(10..=MAX_SAMPLES).contains(&self.samples) {
             return Err(Error::config(
                 "--samples",
-                format!("must be at least 10, got {}", self.samples),
+                format!("must be 10 to {MAX_SAMPLES}, got {}", self.samples),
             ));
         }
         Ok(())
@@ -596,6 +646,59 @@ mod tests {
         assert!("rmsprop:0.1".parse::<OptimSpec>().is_err());
         let e = "mnist".parse::<DatasetSpec>().unwrap_err().to_string();
         assert!(e.contains("valid: spirals, digits"), "{e}");
+    }
+
+    /// A width of 10^13 asked the allocator for 160 TB and aborted the process.
+    #[test]
+    fn sizes_too_large_to_allocate_are_refused_naming_flag_value_and_limit() {
+        let mut g = grid();
+        g.widths = vec![16, 10_000_000_000_000];
+        assert_eq!(
+            g.validate().unwrap_err().to_string(),
+            "--width: must be at most 65536 units, got 10000000000000"
+        );
+        g.widths = vec![16];
+        g.depths = vec![usize::MAX];
+        assert_eq!(
+            g.validate().unwrap_err().to_string(),
+            format!(
+                "--depth: must be at most 10000 hidden layers, got {}",
+                usize::MAX
+            )
+        );
+        g.depths = vec![3, 1_000];
+        g.widths = vec![1_024, 2_048];
+        assert_eq!(
+            g.validate().unwrap_err().to_string(),
+            "--depth, --width: 1000 hidden layers of 2048 units have 4190109696 \
+             hidden-to-hidden weights, more than the 1073741824 a network may have"
+        );
+        g.widths = vec![1_024]; // 999 x 1024^2 = 1,047,527,424: under the limit.
+        assert!(g.validate().is_ok());
+        // The largest allowed of each passes, on its own.
+        g.depths = vec![MAX_DEPTH, 1];
+        g.widths = vec![1, MAX_WIDTH];
+        assert!(
+            g.validate().is_err(),
+            "10000 x 65536^2 is over the weight limit"
+        );
+        g.depths = vec![MAX_DEPTH];
+        g.widths = vec![64];
+        assert!(g.validate().is_ok());
+        let mut t = crate::cli::default_training();
+        t.samples = 100_000_000_000_000;
+        assert_eq!(
+            t.validate().unwrap_err().to_string(),
+            "--samples: must be 10 to 10000000, got 100000000000000"
+        );
+        t.samples = MAX_SAMPLES;
+        t.batch_size = MAX_SAMPLES + 1;
+        assert_eq!(
+            t.validate().unwrap_err().to_string(),
+            "--batch: must be at most 10000000, got 10000001"
+        );
+        t.batch_size = MAX_SAMPLES;
+        assert!(t.validate().is_ok());
     }
 
     #[test]
