@@ -23,12 +23,16 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
     }
 }
 
+/// A message as one printable line: its lines joined with "; ", any other control
+/// character (a carriage return or escape in a path, say) escaped.
 fn one_line(s: &str) -> String {
-    s.split('\n')
+    let joined = s
+        .split('\n')
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    crate::error::escape_controls(&joined)
 }
 
 /// Carries out a parsed command.

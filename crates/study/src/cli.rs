@@ -12,6 +12,7 @@ use crate::config::{
     DatasetSpec, Grid, MAX_DEPTH, MAX_SAMPLES, MAX_THREADS, MAX_WIDTH, OptimSpec, Shard,
     StudyConfig, Training,
 };
+use crate::error::escape_controls;
 use crate::{Error, Result};
 
 const ABOUT: &str = "Study how gradients flow through deep networks.";
@@ -461,6 +462,12 @@ where
     if !wants_top_level && !first.as_deref().is_some_and(|f| SUBCOMMANDS.contains(&f)) {
         args.insert(1.min(args.len()), OsString::from("study"));
     }
+    // Arguments with control characters, which clap quotes as they are in its errors.
+    let with_controls: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .filter(|a| a.chars().any(char::is_control))
+        .collect();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -471,7 +478,7 @@ where
                 | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
                     Ok(Command::Print(e.render().to_string()))
                 }
-                _ => Err(one_line(&e)),
+                _ => Err(one_line(&e, &with_controls)),
             };
         }
     };
@@ -615,8 +622,14 @@ where
 }
 
 /// Clap's error as one line: the message, and its tip (a similar flag, valid values).
-fn one_line(e: &clap::Error) -> Error {
-    let text = e.render().to_string();
+///
+/// The arguments in `with_controls` are escaped where clap quotes them (an argument with
+/// a newline would otherwise split the message), then any control character left.
+fn one_line(e: &clap::Error, with_controls: &[String]) -> Error {
+    let mut text = e.render().to_string();
+    for arg in with_controls {
+        text = text.replace(arg.as_str(), &escape_controls(arg));
+    }
     let mut lines = text.lines().map(str::trim).filter(|l| {
         !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
     });
@@ -631,7 +644,10 @@ fn one_line(e: &clap::Error) -> Error {
         reason.push_str(line.trim_start_matches("tip: "));
     }
     // The program prefixes every error with "gradflow: ", so the flag is not "gradflow".
-    Error::config("command line", format!("{reason} (see gradflow --help)"))
+    Error::config(
+        "command line",
+        format!("{} (see gradflow --help)", escape_controls(&reason)),
+    )
 }
 
 #[cfg(test)]
@@ -728,6 +744,28 @@ mod tests {
         assert!(!e.contains('\n'));
         let e = parse_err(&["--dtype", "f16"]);
         assert_eq!(e, "--dtype: \"f16\" is not a dtype; valid: f32, f64");
+    }
+
+    /// Found by the `cli` fuzz target (fuzz/regressions/cli/crash-5e1a9a7f…): clap
+    /// quotes an unknown argument as it is, so a carriage return or a newline in it went
+    /// into the message.
+    #[test]
+    fn control_characters_in_arguments_are_escaped_in_errors() {
+        assert_eq!(
+            parse_err(&["--ac\tx\r-probe"]),
+            "command line: unexpected argument '--ac\\tx\\r-probe' found (see gradflow --help)"
+        );
+        let e = parse_err(&["--dept\nh", "3"]);
+        assert!(
+            e.starts_with("command line: unexpected argument '--dept\\nh' found"),
+            "{e}"
+        );
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+        // The crate's own messages quote values with their escapes too.
+        assert_eq!(
+            parse_err(&["--depth", "1\n2"]),
+            "--depth: \"1\\n2\" is not a whole number of layers"
+        );
     }
 
     #[test]
