@@ -18,8 +18,11 @@ use gradflow_nn::init::Init;
 use gradflow_nn::module::named_parameters;
 use gradflow_nn::{Error, Mlp, Module};
 
+/// A target's body: takes the fuzzer's bytes, panics only when a property fails.
+pub type Body = fn(&[u8]);
+
 /// Every target, by the name `cargo fuzz run` knows it as, with its body.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Body); 5] = [
     ("csv", csv),
     ("idx", idx),
     ("checkpoint", checkpoint),
