@@ -29,4 +29,6 @@ pub mod guide {
     pub mod results {}
     #[doc = include_str!("../docs/cluster.md")]
     pub mod cluster {}
+    #[doc = include_str!("../docs/fuzzing.md")]
+    pub mod fuzzing {}
 }
