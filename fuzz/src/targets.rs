@@ -116,10 +116,15 @@ fn assert_data_error(e: &Error, names: &[&str]) {
     assert_one_line(&text);
 }
 
-/// Checks that an error message is one line: the text of a file (a cell, a tensor
-/// name) must be quoted with its control characters escaped, never copied raw.
+/// Checks that an error message is one printable line: text from the input (a cell, a
+/// tensor name, an argument) must be quoted with its control characters escaped, never
+/// copied raw (a newline splits the message, a carriage return or an escape sequence
+/// rewrites the terminal's line).
 fn assert_one_line(text: &str) {
-    assert!(!text.contains(['\n', '\r']), "a multi-line error: {text:?}");
+    assert!(
+        !text.chars().any(char::is_control),
+        "a control character in the error: {text:?}"
+    );
 }
 
 /// Checks the shape and labels of a loaded classification set.
