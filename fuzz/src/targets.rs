@@ -75,7 +75,7 @@ fn csv_options(r: &mut Reader<'_>) -> CsvOptions {
         2 => options.label_column(LabelColumn::Index(usize::from(r.byte()))),
         _ => options.label_column(LabelColumn::Index(r.usize())),
     };
-    options = options.delimiter([b',', b';', b'\t', b' '][usize::from((flags >> 3) & 3)]);
+    options = options.delimiter(b",;\t "[usize::from((flags >> 3) & 3)]);
     if flags & 0x20 != 0 {
         options = options.dtype(DType::F64);
     }
