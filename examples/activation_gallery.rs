@@ -22,7 +22,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         [flag, dir] if flag == "--out" => PathBuf::from(dir),
         _ => return Err("usage: activation_gallery [--out DIR]".into()),
     };
-    run(quick, &out)
+    run(quick, &out)?;
+    Ok(())
 }
 
 /// An activation sampled on the grid, with what the table reports.
@@ -41,12 +42,15 @@ struct Sampled {
     mean_out: f64,
     /// Fraction of the grid where f' is exactly 0 (no gradient at all).
     flat: f64,
-    /// Fraction of the grid where 0 < |f'| < 5% of max |f'| (saturated).
-    saturated: f64,
+    /// Fraction of the grid where 0 < |f'| < 5% of max |f'| (saturated, or a small
+    /// leaky slope).
+    small: f64,
 }
 
-/// `f`, `f'` and `f''` on the grid, from the engine.
-fn sample(act: Activation, grid: &Tensor) -> Result<Sampled, Box<dyn Error>> {
+/// `f`, `f'` and `f''` at the points of `grid`, from the engine.
+type Curves = (Vec<f64>, Vec<f64>, Vec<f64>);
+
+fn derivatives(act: Activation, grid: &Tensor) -> Result<Curves, Box<dyn Error>> {
     let tape = Tape::new();
     let x = tape.var(grid.clone());
     let y = act.apply(&x)?;
@@ -55,59 +59,66 @@ fn sample(act: Activation, grid: &Tensor) -> Result<Sampled, Box<dyn Error>> {
     let d1 = d1.first().ok_or("one gradient per input")?;
     let d2 = tape.grad(&d1.sum_all()?, &[&x], false)?;
     let d2 = d2.first().ok_or("one gradient per input")?;
-
-    let xs = grid.to_vec::<f64>()?;
-    let (f, d1, d2) = (
+    Ok((
         y.value().to_vec::<f64>()?,
         d1.value().to_vec::<f64>()?,
         d2.value().to_vec::<f64>()?,
-    );
-    let max_slope = d1.iter().map(|d| d.abs()).fold(0.0, f64::max);
-    // Gaussian expectations as a Riemann sum over the grid (it covers +-6 sigma).
-    let dx = xs.get(1).zip(xs.first()).map_or(0.0, |(b, a)| b - a);
+    ))
+}
+
+/// The curves on `grid` (for the chart and the table's `x = 0` column) and the
+/// statistics on `[lo, hi]`.
+fn sample(act: Activation, grid: &Tensor, lo: f64, hi: f64) -> Result<Sampled, Box<dyn Error>> {
+    let (f, d1, d2) = derivatives(act, grid)?;
+    // Statistics on the midpoints of n cells (the midpoint rule): no point sits on
+    // relu's kink at 0, where the slope jumps, so E[relu'(z)^2] comes out as 1/2.
+    let n = 4000;
+    let dx = (hi - lo) / n as f64;
+    let mid = Tensor::linspace(lo + dx / 2.0, hi - dx / 2.0, n, DType::F64)?;
+    let xs = mid.to_vec::<f64>()?;
+    let (fm, d1m, _) = derivatives(act, &mid)?;
+    let max_slope = d1m.iter().map(|d| d.abs()).fold(0.0, f64::max);
+    // Gaussian expectations: the grid covers +-6 sigma.
     let density = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
-    let expect = |g: &dyn Fn(usize) -> f64| -> f64 {
-        xs.iter().enumerate().map(|(i, &x)| g(i) * density(x) * dx).sum()
+    let expect = |g: &[f64], power: i32| -> f64 {
+        xs.iter()
+            .zip(g)
+            .map(|(&x, v)| v.powi(power) * density(x) * dx)
+            .sum()
     };
-    let chi = expect(&|i| d1.get(i).map_or(0.0, |d| d * d));
-    let mean_out = expect(&|i| f.get(i).copied().unwrap_or(0.0));
-    let n = d1.len().max(1) as f64;
-    let flat = d1.iter().filter(|d| **d == 0.0).count() as f64 / n;
-    let saturated = d1
-        .iter()
-        .filter(|d| **d != 0.0 && d.abs() < 0.05 * max_slope)
-        .count() as f64
-        / n;
+    let count =
+        |pred: &dyn Fn(f64) -> bool| d1m.iter().filter(|d| pred(**d)).count() as f64 / n as f64;
     Ok(Sampled {
         act,
-        x: xs,
+        x: grid.to_vec::<f64>()?,
+        chi: expect(&d1m, 2),
+        mean_out: expect(&fm, 1),
+        flat: count(&|d| d == 0.0),
+        small: count(&|d| d != 0.0 && d.abs() < 0.05 * max_slope),
+        max_slope,
         f,
         d1,
         d2,
-        max_slope,
-        chi,
-        mean_out,
-        flat,
-        saturated,
     })
 }
 
 /// Samples every activation, prints the table and the conclusion, writes the chart.
-pub fn run(quick: bool, out: &Path) -> Result<(), Box<dyn Error>> {
+fn run(quick: bool, out: &Path) -> Result<Vec<Sampled>, Box<dyn Error>> {
     let points = if quick { 241 } else { 2401 };
     let (lo, hi) = (-6.0, 6.0);
     let grid = Tensor::linspace(lo, hi, points, DType::F64)?;
     let all: Vec<Sampled> = Activation::all()
         .filter(Activation::is_pointwise)
-        .map(|a| sample(a, &grid))
+        .map(|a| sample(a, &grid, lo, hi))
         .collect::<Result<_, _>>()?;
 
     println!(
-        "Activation gallery: f, f' and f'' from the engine on {points} points of [{lo}, {hi}]\n"
+        "Activation gallery: f, f' and f'' from the engine on [{lo}, {hi}] ({points} points \
+         for the chart, the midpoints of 4000 cells for the statistics)\n"
     );
     println!(
         "{:<17} {:>8} {:>8} {:>9} {:>11} {:>9} {:>7} {:>10}",
-        "activation", "f(0)", "f'(0)", "max |f'|", "E[f'(z)^2]", "E[f(z)]", "f' = 0", "saturated"
+        "activation", "f(0)", "f'(0)", "max |f'|", "E[f'(z)^2]", "E[f(z)]", "f' = 0", "small f'"
     );
     let at_zero = points / 2; // linspace with an odd count has x = 0 in the middle
     for s in &all {
@@ -120,17 +131,20 @@ pub fn run(quick: bool, out: &Path) -> Result<(), Box<dyn Error>> {
             s.chi,
             s.mean_out,
             100.0 * s.flat,
-            100.0 * s.saturated
+            100.0 * s.small
         );
     }
     println!(
-        "(z ~ N(0, 1); f' = 0: share of the grid with exactly zero slope; saturated: \
-         0 < |f'| < 5% of max |f'|)"
+        "(z ~ N(0, 1); f' = 0: share of [{lo}, {hi}] where the slope is exactly zero; \
+         small f': where 0 < |f'| < 5% of max |f'|)"
     );
 
     // The conclusion, from the numbers above.
     let names = |pred: &dyn Fn(&Sampled) -> bool| -> Vec<String> {
-        all.iter().filter(|s| pred(s)).map(|s| s.act.to_string()).collect()
+        all.iter()
+            .filter(|s| pred(s))
+            .map(|s| s.act.to_string())
+            .collect()
     };
     let shrinking = names(&|s| s.max_slope < 0.999);
     let sigmoid = all
@@ -151,12 +165,16 @@ pub fn run(quick: bool, out: &Path) -> Result<(), Box<dyn Error>> {
          gets no gradient at all (dying units).",
         flat.join(", ")
     );
-    let saturating = names(&|s| s.saturated > 0.25);
+    let small = names(&|s| s.small > 0.25);
     println!(
-        "Saturated (slope under 5% of its maximum) on more than a quarter of [-6, 6]: {}.",
-        saturating.join(", ")
+        "Slope under 5% of its maximum but not zero on more than a quarter of [{lo}, {hi}] \
+         (saturating, or leaky with a small slope): {}.",
+        small.join(", ")
     );
-    let mut by_chi: Vec<&Sampled> = all.iter().filter(|s| s.act != Activation::Identity).collect();
+    let mut by_chi: Vec<&Sampled> = all
+        .iter()
+        .filter(|s| s.act != Activation::Identity)
+        .collect();
     by_chi.sort_by(|a, b| b.chi.total_cmp(&a.chi));
     let ranked: Vec<String> = by_chi
         .iter()
@@ -177,17 +195,45 @@ pub fn run(quick: bool, out: &Path) -> Result<(), Box<dyn Error>> {
         .columns(4)
         .note("f′ and f″ are gradients from the tape (create_graph), not hand formulas");
     for s in &all {
-        let xy = |v: &[f64]| -> Vec<(f64, f64)> { s.x.iter().copied().zip(v.iter().copied()).collect() };
+        let xy =
+            |v: &[f64]| -> Vec<(f64, f64)> { s.x.iter().copied().zip(v.iter().copied()).collect() };
         panels.push(
-            LineChart::new(s.act.to_string(), Axis::new("x", "1"), Axis::new("value", "1"))
-                .series(Series::new("f", xy(&s.f)).colour(0))
-                .series(Series::new("f′", xy(&s.d1)).colour(1))
-                .series(Series::new("f″", xy(&s.d2)).colour(2)),
+            LineChart::new(
+                s.act.to_string(),
+                Axis::new("x", "1"),
+                Axis::new("value", "1"),
+            )
+            .series(Series::new("f", xy(&s.f)).colour(0))
+            .series(Series::new("f′", xy(&s.d1)).colour(1))
+            .series(Series::new("f″", xy(&s.d2)).colour(2)),
         );
     }
     std::fs::create_dir_all(out)?;
     let path = out.join("activation_gallery.svg");
     std::fs::write(&path, panels.to_svg()?)?;
     println!("\nwrote {}", path.display());
-    Ok(())
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_quickly() -> Result<(), Box<dyn Error>> {
+        let dir = tempfile::tempdir()?;
+        let all = run(true, dir.path())?;
+        let get = |a: Activation| all.iter().find(|s| s.act == a).ok_or("in the gallery");
+        // The numbers the conclusion rests on, against their closed forms:
+        // max sigmoid' = 1/4; E[relu'(z)^2] = 1/2; E[tanh'(z)^2] = 0.4645 (quadrature).
+        assert!((get(Activation::Sigmoid)?.max_slope - 0.25).abs() < 1e-6);
+        assert!((get(Activation::Relu)?.chi - 0.5).abs() < 1e-6);
+        assert!((get(Activation::Tanh)?.chi - 0.4645).abs() < 1e-3);
+        // relu is flat on exactly half the range; leaky relu nowhere.
+        assert!((get(Activation::Relu)?.flat - 0.5).abs() < 1e-9);
+        assert!(get(Activation::LeakyRelu { slope: 0.01 })?.flat == 0.0);
+        let svg = std::fs::read_to_string(dir.path().join("activation_gallery.svg"))?;
+        assert!(all.iter().all(|s| svg.contains(&s.act.to_string())));
+        Ok(())
+    }
 }

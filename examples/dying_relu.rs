@@ -33,7 +33,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         [flag, dir] if flag == "--out" => PathBuf::from(dir),
         _ => return Err("usage: dying_relu [--out DIR]".into()),
     };
-    run(quick, &out)
+    run(quick, &out)?;
+    Ok(())
 }
 
 /// An observer of the forward pass: for each activation layer, which of its units have
@@ -83,8 +84,14 @@ fn all_fraction(layers: &[Vec<bool>]) -> f64 {
 /// hidden `Linear` layers' `weight [out, in]` and their `bias` entries.
 fn incoming(model: &Mlp) -> Result<Vec<Vec<Vec<f64>>>, Box<dyn Error>> {
     let params = named_parameters(model);
-    let weights: Vec<_> = params.iter().filter(|(n, _)| n.ends_with(".weight")).collect();
-    let biases: Vec<_> = params.iter().filter(|(n, _)| n.ends_with(".bias")).collect();
+    let weights: Vec<_> = params
+        .iter()
+        .filter(|(n, _)| n.ends_with(".weight"))
+        .collect();
+    let biases: Vec<_> = params
+        .iter()
+        .filter(|(n, _)| n.ends_with(".bias"))
+        .collect();
     let hidden = weights.len().saturating_sub(1); // the last Linear is the output layer
     let mut layers = Vec::new();
     for (w, b) in weights.iter().zip(&biases).take(hidden) {
@@ -118,13 +125,17 @@ struct Outcome {
 
 impl Outcome {
     fn silenced(&self) -> usize {
-        self.silent_after_spike.concat().iter().filter(|&&s| s).count()
+        self.silent_after_spike
+            .concat()
+            .iter()
+            .filter(|&&s| s)
+            .count()
     }
 }
 
 /// Trains each activation with and without the spike, prints the table and the
 /// conclusion, and writes the chart.
-pub fn run(quick: bool, out: &Path) -> Result<(), Box<dyn Error>> {
+fn run(quick: bool, out: &Path) -> Result<Vec<Outcome>, Box<dyn Error>> {
     let (width, steps) = if quick { (32, 40) } else { (64, 1000) };
     let hidden = [width; 3];
     let (batch, lr, spike_lr, spike_steps) = (64, 0.01, 0.1, 5);
@@ -146,9 +157,7 @@ pub fn run(quick: bool, out: &Path) -> Result<(), Box<dyn Error>> {
         "steady: lr {lr} throughout; spike: the first {spike_steps} steps at lr {spike_lr} \
          (ten times too large), then lr {lr}."
     );
-    println!(
-        "silent unit: pre-activation h <= 0 on every training example (for ReLU: dead).\n"
-    );
+    println!("silent unit: pre-activation h <= 0 on every training example (for ReLU: dead).\n");
 
     let mut outcomes = Vec::new();
     for act in acts {
@@ -234,9 +243,9 @@ pub fn run(quick: bool, out: &Path) -> Result<(), Box<dyn Error>> {
         );
     }
     let relu_frozen_all = relu.silenced() > 0 && relu.frozen == relu.silenced();
-    let leaky_moved = acts[1..].iter().all(|a| {
-        find(*a, "spike").is_ok_and(|o| o.silenced() == 0 || o.frozen < o.silenced())
-    });
+    let leaky_moved = acts[1..]
+        .iter()
+        .all(|a| find(*a, "spike").is_ok_and(|o| o.silenced() == 0 || o.frozen < o.silenced()));
     let revived_fraction = |o: &Outcome| o.revived as f64 / o.silenced().max(1) as f64;
     let slopes_help = outcomes
         .iter()
@@ -248,9 +257,11 @@ pub fn run(quick: bool, out: &Path) -> Result<(), Box<dyn Error>> {
     println!(
         "{}{}",
         match (relu_frozen_all, leaky_moved) {
-            (true, true) => "So a dead ReLU unit is dead for good: no gradient, no update. \
+            (true, true) =>
+                "So a dead ReLU unit is dead for good: no gradient, no update. \
                              Silent leaky units still get a gradient and keep learning",
-            (true, false) => "Dead ReLU units never moved again; in this run some silent \
+            (true, false) =>
+                "Dead ReLU units never moved again; in this run some silent \
                               leaky units did not move either",
             _ => "In this run the spike did not leave a set of permanently frozen ReLU units",
         },
@@ -265,7 +276,9 @@ pub fn run(quick: bool, out: &Path) -> Result<(), Box<dyn Error>> {
     let mut panels = Panels::new("Silent hidden units during training")
         .share_y(true)
         .note("silent: pre-activation ≤ 0 on every training example (dead, for ReLU)")
-        .note(format!("spike: the first {spike_steps} steps at lr {spike_lr}, then {lr}"));
+        .note(format!(
+            "spike: the first {spike_steps} steps at lr {spike_lr}, then {lr}"
+        ));
     for schedule in ["steady", "spike"] {
         let mut chart = LineChart::new(
             schedule,
@@ -281,7 +294,7 @@ pub fn run(quick: bool, out: &Path) -> Result<(), Box<dyn Error>> {
     let path = out.join("dying_relu.svg");
     std::fs::write(&path, panels.to_svg()?)?;
     println!("\nwrote {}", path.display());
-    Ok(())
+    Ok(outcomes)
 }
 
 /// The learning rates and sizes of a run.
@@ -346,13 +359,20 @@ fn train_one(
             let before = weights_after_spike.get(l).and_then(|w| w.get(j));
             let after = weights_end.get(l).and_then(|w| w.get(j));
             frozen += usize::from(before.is_some() && before == after);
-            let still = silent_end.get(l).and_then(|u| u.get(j)).copied().unwrap_or(true);
+            let still = silent_end
+                .get(l)
+                .and_then(|u| u.get(j))
+                .copied()
+                .unwrap_or(true);
             revived += usize::from(!still);
         }
     }
     let tape = Tape::new();
     let pred = tape.no_grad(|| {
-        model.forward(&mut ForwardCtx::new(&tape), &tape.constant(test.features().clone()))
+        model.forward(
+            &mut ForwardCtx::new(&tape),
+            &tape.constant(test.features().clone()),
+        )
     })?;
     let target: Tensor = test.target_tensor().ok_or("a regression set")?.clone();
     let test_mse = mse(&pred, &Var::untracked(target), Reduction::Mean)?
@@ -368,4 +388,35 @@ fn train_one(
         revived,
         test_mse,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_quickly() -> Result<(), Box<dyn Error>> {
+        let dir = tempfile::tempdir()?;
+        let outcomes = run(true, dir.path())?;
+        let find = |act: Activation, schedule: &str| {
+            outcomes
+                .iter()
+                .find(|o| o.act == act && o.schedule == schedule)
+                .ok_or("every pair was run")
+        };
+        let (relu, leaky) = (Activation::Relu, Activation::LeakyRelu { slope: 0.1 });
+        // The large steps silence many more ReLU units than the steady rate does ...
+        let spike = find(relu, "spike")?;
+        assert!(spike.silenced() >= 5, "{} silenced", spike.silenced());
+        assert!(find(relu, "steady")?.silenced() < spike.silenced() / 2);
+        // ... and every one of them is dead: not one bit of its weights moves again.
+        assert_eq!(spike.frozen, spike.silenced());
+        assert_eq!(spike.revived, 0);
+        // Silent leaky units still get a gradient: none of them is frozen.
+        let leaky = find(leaky, "spike")?;
+        assert!(leaky.silenced() > 0);
+        assert_eq!(leaky.frozen, 0);
+        assert!(dir.path().join("dying_relu.svg").is_file());
+        Ok(())
+    }
 }

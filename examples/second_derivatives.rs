@@ -19,42 +19,78 @@ use gradflow::nn::{ForwardCtx, Mlp, Module};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let quick = std::env::var("GRADFLOW_EXAMPLE_QUICK").is_ok_and(|v| v == "1");
-    run(quick)
+    run(quick)?;
+    Ok(())
+}
+
+/// What the three demonstrations measured.
+struct Summary {
+    /// Largest relative error of the engine's tanh derivatives (orders 1 to 4).
+    tanh_error: f64,
+    newton_steps: usize,
+    gd_steps: usize,
+    gd_cap: usize,
+    /// Relative error of a Hessian-vector product against finite differences.
+    hvp_error: f64,
+    /// Largest Hessian eigenvalue (sharpness).
+    lambda: f64,
+    /// Whether the loss went down at 0.8 x 2/lambda, and up at 1.5 x 2/lambda.
+    stable: bool,
+    unstable: bool,
 }
 
 /// Runs the three demonstrations and prints what each measured.
-pub fn run(quick: bool) -> Result<(), Box<dyn Error>> {
+fn run(quick: bool) -> Result<Summary, Box<dyn Error>> {
     let tanh_error = tanh_derivatives()?;
     let (newton_steps, gd_steps, gd_cap) = newton(quick)?;
     let (hvp_error, lambda, stable, unstable) = sharpness(quick)?;
+    let s = Summary {
+        tanh_error,
+        newton_steps,
+        gd_steps,
+        gd_cap,
+        hvp_error,
+        lambda,
+        stable,
+        unstable,
+    };
+    print_conclusion(&s);
+    Ok(s)
+}
 
+fn print_conclusion(s: &Summary) {
     println!("\nConclusion:");
     println!(
-        "- repeated differentiation of tanh matches the closed forms to {tanh_error:.0e} \
-         relative up to the fourth derivative;"
+        "- repeated differentiation of tanh matches the closed forms to {:.0e} relative up \
+         to the fourth derivative;",
+        s.tanh_error
     );
     println!(
-        "- with the exact Hessian, Newton's method reaches the Rosenbrock minimum in \
-         {newton_steps} steps; gradient descent {};",
-        if gd_steps < gd_cap {
-            format!("needs {gd_steps}")
+        "- with the exact Hessian, Newton's method reaches the Rosenbrock minimum in {} \
+         steps; gradient descent {};",
+        s.newton_steps,
+        if s.gd_steps < s.gd_cap {
+            format!("needs {}", s.gd_steps)
         } else {
-            format!("has not reached it after {gd_cap}")
+            format!("has not reached it after {}", s.gd_cap)
         }
     );
     println!(
-        "- Hessian-vector products agree with finite differences of gradients to \
-         {hvp_error:.0e}; the loss's sharpness is {lambda:.3}, so gradient descent is stable \
-         only for lr < 2/{lambda:.3} = {:.3}: {}.",
-        2.0 / lambda,
-        match (stable, unstable) {
+        "- Hessian-vector products agree with finite differences of gradients to {:.0e}; \
+         the loss's sharpness is {:.3}, so gradient descent is stable only for \
+         lr < 2/{:.3} = {:.3}: {}.",
+        s.hvp_error,
+        s.lambda,
+        s.lambda,
+        2.0 / s.lambda,
+        match (s.stable, s.unstable) {
             (true, true) => "at 0.8 times that bound the loss went down, at 1.5 times it went up",
-            (true, false) => "at 0.8 times that bound the loss went down, and at 1.5 times \
+            (true, false) =>
+                "at 0.8 times that bound the loss went down, and at 1.5 times \
                               it did not go up in this run (the sharpness changed as it trained)",
             (false, _) => "yet in this run the loss did not go down at 0.8 times that bound",
         }
     );
-    Ok(())
 }
 
 /// d^k tanh / dx^k for k = 1..4 at a few points, by differentiating the gradient again.
@@ -86,7 +122,11 @@ fn tanh_derivatives() -> Result<f64, Box<dyn Error>> {
             8.0 * t * s * (2.0 - 3.0 * t * t),
         ];
         for (k, e) in exact.iter().enumerate() {
-            let got = engine.get(k).and_then(|v| v.get(i)).copied().unwrap_or(f64::NAN);
+            let got = engine
+                .get(k)
+                .and_then(|v| v.get(i))
+                .copied()
+                .unwrap_or(f64::NAN);
             worst = worst.max(((got - e) / e).abs());
             println!("{x:>6} {:>4} {got:>14.10} {e:>14.10}", k + 1);
         }
@@ -111,26 +151,46 @@ fn newton(quick: bool) -> Result<(usize, usize, usize), Box<dyn Error>> {
         let tape = Tape::new();
         let v = tape.var(Tensor::from_vec(p.to_vec(), [2])?);
         let f = rosenbrock(&v)?;
-        let g = tape.grad(&f, &[&v], true)?.into_iter().next().ok_or("a gradient")?;
+        let g = tape
+            .grad(&f, &[&v], true)?
+            .into_iter()
+            .next()
+            .ok_or("a gradient")?;
         let mut h = [[0.0; 2]; 2];
         for (i, row) in h.iter_mut().enumerate() {
             let gi = g.narrow(0, i, 1)?.sum_all()?;
-            let hi = tape.grad(&gi, &[&v], true)?.into_iter().next().ok_or("a gradient")?;
+            let hi = tape
+                .grad(&gi, &[&v], true)?
+                .into_iter()
+                .next()
+                .ok_or("a gradient")?;
             let hi = hi.value().to_vec::<f64>()?;
-            *row = [hi.first().copied().unwrap_or(0.0), hi.get(1).copied().unwrap_or(0.0)];
+            *row = [
+                hi.first().copied().unwrap_or(0.0),
+                hi.get(1).copied().unwrap_or(0.0),
+            ];
         }
         let gv = g.value().to_vec::<f64>()?;
-        let gv = [gv.first().copied().unwrap_or(0.0), gv.get(1).copied().unwrap_or(0.0)];
+        let gv = [
+            gv.first().copied().unwrap_or(0.0),
+            gv.get(1).copied().unwrap_or(0.0),
+        ];
         Ok((gv, h, f.value().to_scalar::<f64>()?))
     };
     let tolerance = 1e-8;
-    println!("{:>5} {:>22} {:>12} {:>12}", "step", "(x, y)", "f", "|grad f|");
+    println!(
+        "{:>5} {:>22} {:>12} {:>12}",
+        "step", "(x, y)", "f", "|grad f|"
+    );
     let mut p = [-1.2, 1.0];
     let mut newton_steps = 0;
     for step in 0..50 {
         let (g, h, f) = grad_hess(&p)?;
         let norm = g[0].hypot(g[1]);
-        println!("{step:>5} {:>22} {f:>12.3e} {norm:>12.3e}", format!("({:.6}, {:.6})", p[0], p[1]));
+        println!(
+            "{step:>5} {:>22} {f:>12.3e} {norm:>12.3e}",
+            format!("({:.6}, {:.6})", p[0], p[1])
+        );
         if norm < tolerance {
             newton_steps = step;
             break;
@@ -154,7 +214,10 @@ fn newton(quick: bool) -> Result<(usize, usize, usize), Box<dyn Error>> {
         let v = tape.var(Tensor::from_vec(p.to_vec(), [2])?);
         let g = tape.grad(&rosenbrock(&v)?, &[&v], false)?;
         let g = g.first().ok_or("a gradient")?.value().to_vec::<f64>()?;
-        let (gx, gy) = (g.first().copied().unwrap_or(0.0), g.get(1).copied().unwrap_or(0.0));
+        let (gx, gy) = (
+            g.first().copied().unwrap_or(0.0),
+            g.get(1).copied().unwrap_or(0.0),
+        );
         if gx.hypot(gy) < tolerance {
             gd_steps = step;
             break;
@@ -285,7 +348,9 @@ fn sharpness(quick: bool) -> Result<(f64, f64, bool, bool), Box<dyn Error>> {
     let fd: Vec<Tensor> = fd.iter().map(|t| t.mul_scalar(0.5 / eps)).collect();
     let diff = axpy(-1.0, &fd, &hv)?;
     let hvp_error = (dot(&diff, &diff) / dot(&fd, &fd)).sqrt();
-    println!("Hv against (g(θ + εv) - g(θ - εv)) / 2ε, ε = {eps:e}: relative error {hvp_error:.1e}");
+    println!(
+        "Hv against (g(θ + εv) - g(θ - εv)) / 2ε, ε = {eps:e}: relative error {hvp_error:.1e}"
+    );
 
     // Power iteration: v <- Hv / |Hv|; the Rayleigh quotient v.Hv tends to the largest
     // eigenvalue in magnitude (near a minimum, the largest positive one).
@@ -330,4 +395,39 @@ fn sharpness(quick: bool) -> Result<(f64, f64, bool, bool), Box<dyn Error>> {
     let stable = outcome.first().copied().unwrap_or(false);
     let unstable = !outcome.get(1).copied().unwrap_or(true);
     Ok((hvp_error, lambda, stable, unstable))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_quickly() -> Result<(), Box<dyn Error>> {
+        let s = run(true)?;
+        assert!(
+            s.tanh_error < 1e-12,
+            "tanh derivatives off by {}",
+            s.tanh_error
+        );
+        // Newton with the exact Hessian converges in a handful of steps, quadratically.
+        assert!(
+            s.newton_steps > 0 && s.newton_steps <= 10,
+            "{} steps",
+            s.newton_steps
+        );
+        assert!(
+            s.gd_steps > 10 * s.newton_steps,
+            "{} of {}",
+            s.gd_steps,
+            s.gd_cap
+        );
+        assert!(s.hvp_error < 1e-6, "Hv off by {}", s.hvp_error);
+        // The stability bound 2 / sharpness separates descent from divergence.
+        assert!(
+            s.lambda > 0.0 && s.stable && s.unstable,
+            "lambda {}",
+            s.lambda
+        );
+        Ok(())
+    }
 }
