@@ -77,7 +77,9 @@ fn sample(act: Activation, grid: &Tensor, lo: f64, hi: f64) -> Result<Sampled, B
     let mid = Tensor::linspace(lo + dx / 2.0, hi - dx / 2.0, n, DType::F64)?;
     let xs = mid.to_vec::<f64>()?;
     let (fm, d1m, _) = derivatives(act, &mid)?;
-    let max_slope = d1m.iter().map(|d| d.abs()).fold(0.0, f64::max);
+    // The largest slope over both grids: the chart's has the points where it peaks
+    // (0 for tanh and softsign, 3 for hardswish).
+    let max_slope = d1.iter().chain(&d1m).map(|d| d.abs()).fold(0.0, f64::max);
     // Gaussian expectations: the grid covers +-6 sigma.
     let density = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
     let expect = |g: &[f64], power: i32| -> f64 {

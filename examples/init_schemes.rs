@@ -123,7 +123,7 @@ fn run(quick: bool, out: &Path) -> Result<Vec<Outcome>, Box<dyn Error>> {
             o.chi1,
             o.std.first().unwrap_or(&f64::NAN),
             o.std.get(depth.saturating_sub(2)).unwrap_or(&f64::NAN),
-            format!("10^{:+.1}", o.decades()),
+            format!("10^{:+.1}", tenths(o.decades())),
             o.final_loss(),
             100.0 * o.accuracy
         );
@@ -154,12 +154,12 @@ fn run(quick: bool, out: &Path) -> Result<Vec<Outcome>, Box<dyn Error>> {
              {:.2}; std(h) changes by 10^{:+.1} from layer 1 to {}), {} is furthest \
              (10^{:+.1}); after training, the best test accuracy is {}'s ({:.1}%){}.",
             best_grad.init,
-            best_grad.decades(),
+            tenths(best_grad.decades()),
             best_grad.sigma_w2,
-            best_grad.forward_decades(),
+            tenths(best_grad.forward_decades()),
             depth - 1,
             worst_grad.init,
-            worst_grad.decades(),
+            tenths(worst_grad.decades()),
             best_test.init,
             100.0 * best_test.accuracy,
             if best_test.init == best_grad.init {
@@ -332,6 +332,12 @@ fn run_one(
         losses,
         accuracy,
     })
+}
+
+/// `x` rounded to tenths, without a negative zero ("-0.0" reads as a decay).
+fn tenths(x: f64) -> f64 {
+    let r = (x * 10.0).round() / 10.0;
+    if r == 0.0 { 0.0 } else { r }
 }
 
 #[cfg(test)]

@@ -154,7 +154,8 @@ fn run(quick: bool, out: &Path) -> Result<Vec<f64>, Box<dyn Error>> {
     println!();
     for (name, l) in names.iter().zip(&lost) {
         println!(
-            "{name:<20}: ||dL/dh_1|| / ||dL/dh_T|| = 1e{:+.1}, a factor {:.3} per step",
+            "{:<21} ||dL/dh_1|| / ||dL/dh_T|| = 1e{:+.1}, a factor {:.3} per step",
+            format!("{name}:"),
             -l,
             10f64.powf(-l / (steps - 1) as f64)
         );

@@ -321,7 +321,7 @@ fn sharpness(quick: bool) -> Result<(f64, f64, bool, bool), Box<dyn Error>> {
     let count: usize = theta.iter().map(Tensor::numel).sum();
     // Train a while with a small rate first, so the curvature is measured near a
     // minimum (at initialisation it changes fast as soon as training starts).
-    let warmup = if quick { 50 } else { 500 };
+    let warmup = 500;
     let mut loss = f64::NAN;
     for _ in 0..warmup {
         let (g, _, l) = grad_and_hvp(&model, &theta, None, &x, &y)?;
@@ -354,7 +354,7 @@ fn sharpness(quick: bool) -> Result<(f64, f64, bool, bool), Box<dyn Error>> {
 
     // Power iteration: v <- Hv / |Hv|; the Rayleigh quotient v.Hv tends to the largest
     // eigenvalue in magnitude (near a minimum, the largest positive one).
-    let iterations = if quick { 20 } else { 200 };
+    let iterations = if quick { 60 } else { 200 };
     let mut v = v;
     let norm = dot(&v, &v).sqrt();
     v = v.iter().map(|t| t.mul_scalar(1.0 / norm)).collect();
@@ -371,7 +371,7 @@ fn sharpness(quick: bool) -> Result<(f64, f64, bool, bool), Box<dyn Error>> {
     }
 
     // Gradient descent at 0.8 and 1.5 times the bound 2 / lambda.
-    let steps = if quick { 10 } else { 30 };
+    let steps = 30;
     let mut outcome = Vec::new();
     for factor in [0.8, 1.5] {
         let lr = factor * 2.0 / lambda;

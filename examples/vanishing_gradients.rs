@@ -8,7 +8,7 @@
 //! What is measured: for fully connected networks of `depth` linear layers of equal
 //! width, the norm of `delta_l = dL/dh_l` (the gradient w.r.t. layer `l`'s
 //! pre-activation, which carries the error signal backwards) and of `dL/dW_l`, at
-//! initialisation, for a cross-entropy loss on random inputs and labels. The gradient
+//! initialisation, for a cross-entropy loss on random inputs and arbitrary labels. The gradient
 //! probe of gradflow-nn records both, in f64, so a gradient of 1e-60 is a number and not
 //! an underflowed zero. Each measurement is compared with the mean-field prediction,
 //! the product over layers of `sqrt(chi)`, `chi = sigma_w^2 E[phi'(h)^2]`.
@@ -71,7 +71,7 @@ fn run(quick: bool, out: &Path) -> Result<(Vec<usize>, Results), Box<dyn Error>>
 
     println!("Vanishing gradients: ||delta_l|| = ||dL/dh_l|| at initialisation");
     println!(
-        "width {width}, batch {batch} of N(0, 1) inputs, random labels over {CLASSES} classes, \
+        "width {width}, batch {batch} of N(0, 1) inputs, arbitrary labels over {CLASSES} classes, \
          cross-entropy, zero biases, mean over {seeds} seed(s)"
     );
     println!("inits: default = PyTorch's nn.Linear U[-1/sqrt(n), 1/sqrt(n)], sigma_w^2 = 1/3;");
@@ -110,8 +110,8 @@ fn run(quick: bool, out: &Path) -> Result<(Vec<usize>, Results), Box<dyn Error>>
                     " {:>16}",
                     format!(
                         "{:+.1} ({:+.1})",
-                        m.first_over_last(),
-                        m.theory_first_over_last()
+                        tenths(m.first_over_last()),
+                        tenths(m.theory_first_over_last())
                     )
                 );
             }
@@ -364,6 +364,12 @@ fn measure(
         weight_grad,
         theory,
     })
+}
+
+/// `x` rounded to tenths, without a negative zero ("-0.0" reads as a decay).
+fn tenths(x: f64) -> f64 {
+    let r = (x * 10.0).round() / 10.0;
+    if r == 0.0 { 0.0 } else { r }
 }
 
 /// Largest minus smallest value (decades, for `log10` values).
