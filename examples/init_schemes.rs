@@ -14,7 +14,7 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use gradflow::autograd::{Activation, DType, Tape};
+use gradflow::autograd::{Activation, Tape};
 use gradflow::nn::data::{self, Dataset};
 use gradflow::nn::init::Init;
 use gradflow::nn::loss::{Reduction, cross_entropy};
@@ -82,7 +82,7 @@ fn run(quick: bool, out: &Path) -> Result<Vec<Outcome>, Box<dyn Error>> {
     ];
     // The handwritten digits (8x8 pixels, 10 classes), standardised with the training
     // set's statistics, so every input feature has variance 1 like the hidden units.
-    let (train, test) = data::digits()?.to_dtype(DType::F64).split(0.3, 0)?;
+    let (train, test) = data::digits()?.split(0.3, 0)?;
     let (train, test, _) = data::standardize(&train, &test)?;
 
     println!(
@@ -266,7 +266,6 @@ fn run_one(
     let mut model = Mlp::builder(train.num_features(), &vec![s.width; s.depth - 1], 10)
         .activation(act)
         .init(init)
-        .dtype(DType::F64)
         .seed(7)
         .build()?;
     let probe = Probe::new(ProbeConfig::default());

@@ -130,12 +130,7 @@ fn run(quick: bool) -> Res<Summary> {
         .count();
     // The constant predictor: each label's majority value in the training set.
     let labels = 5;
-    let frequency: Vec<f64> = (0..labels)
-        .map(|j| {
-            let t = target(&train).map(|t| t.to_f64_vec()).unwrap_or_default();
-            t.iter().skip(j).step_by(labels).sum::<f64>() / train.len() as f64
-        })
-        .collect();
+    let frequency = target(&train)?.mean(&[0], false)?.to_f64_vec();
     let majority = y
         .iter()
         .enumerate()

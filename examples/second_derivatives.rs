@@ -134,6 +134,9 @@ fn tanh_derivatives() -> Result<f64, Box<dyn Error>> {
     Ok(worst)
 }
 
+/// Gradient, Hessian and value of a function of two variables at a point.
+type GradHess = ([f64; 2], [[f64; 2]; 2], f64);
+
 /// Newton's method on Rosenbrock's function with the Hessian from the engine, against
 /// gradient descent. Returns (Newton steps, gradient-descent steps, the cap on them).
 fn newton(quick: bool) -> Result<(usize, usize, usize), Box<dyn Error>> {
@@ -147,7 +150,7 @@ fn newton(quick: bool) -> Result<(usize, usize, usize), Box<dyn Error>> {
         a.add(&b)?.sum_all()
     };
     // Gradient and Hessian at p: the Hessian's row i is the gradient of g_i.
-    let grad_hess = |p: &[f64; 2]| -> Result<([f64; 2], [[f64; 2]; 2], f64), Box<dyn Error>> {
+    let grad_hess = |p: &[f64; 2]| -> Result<GradHess, Box<dyn Error>> {
         let tape = Tape::new();
         let v = tape.var(Tensor::from_vec(p.to_vec(), [2])?);
         let f = rosenbrock(&v)?;
@@ -254,6 +257,9 @@ fn loss_with(
     Ok(mse(&pred, &tape.constant(y.clone()), Reduction::Mean)?)
 }
 
+/// Gradient, Hessian-vector product (when asked for) and loss.
+type Evaluated = (Vec<Tensor>, Option<Vec<Tensor>>, f64);
+
 /// Gradient (and, with `v`, the Hessian-vector product) of the loss at `theta`.
 fn grad_and_hvp(
     model: &Mlp,
@@ -261,7 +267,7 @@ fn grad_and_hvp(
     v: Option<&[Tensor]>,
     x: &Tensor,
     y: &Tensor,
-) -> Result<(Vec<Tensor>, Option<Vec<Tensor>>, f64), Box<dyn Error>> {
+) -> Result<Evaluated, Box<dyn Error>> {
     let tape = Tape::new();
     let params: Vec<Var> = theta.iter().map(|t| tape.var(t.clone())).collect();
     let loss = loss_with(model, &tape, &params, x, y)?;
