@@ -1,8 +1,7 @@
-//! Three output layers and the loss that goes with each: a linear output with mean
-//! squared error (regression), sigmoid outputs with binary cross-entropy (multi-label
-//! tagging) and a softmax with cross-entropy (one class out of several). For each pairing
-//! the engine's gradient at the output is "prediction minus target", and a small
-//! network trains on a synthetic task.
+//! Three output layers and the loss that goes with each (a linear output with mean
+//! squared error for regression, sigmoid outputs with binary cross-entropy for
+//! multi-label tagging, a softmax with cross-entropy for one class out of several), each
+//! giving the output the gradient "prediction minus target" and training a small network.
 //!
 //! Run it with `cargo run --release --example output_layers`; `GRADFLOW_EXAMPLE_QUICK=1`
 //! makes a shorter run for CI.
