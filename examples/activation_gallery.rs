@@ -12,8 +12,8 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use gradflow::autograd::{Activation, DType, Tape, Tensor};
 use gradflow::plot::{Axis, LineChart, Panels, Series};
+use gradflow::prelude::{Activation, DType, Tape, Tensor};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let quick = std::env::var("GRADFLOW_EXAMPLE_QUICK").is_ok_and(|v| v == "1");

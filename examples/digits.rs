@@ -9,12 +9,12 @@
 
 use std::error::Error;
 
-use gradflow::autograd::{Activation, Tape, Tensor};
 use gradflow::nn::data::{self, Dataset};
 use gradflow::nn::init::Init;
 use gradflow::nn::loss::{Reduction, cross_entropy};
 use gradflow::nn::optim::{Adam, Optimizer};
 use gradflow::nn::{ForwardCtx, Mlp, Module, metrics};
+use gradflow::prelude::{Activation, Tape, Tensor};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let quick = std::env::var("GRADFLOW_EXAMPLE_QUICK").is_ok_and(|v| v == "1");

@@ -16,7 +16,6 @@ use std::cell::RefCell;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use gradflow::autograd::{Activation, DType, Tape, Tensor, Var};
 use gradflow::nn::data::{Dataset, synthetic};
 use gradflow::nn::init::Init;
 use gradflow::nn::loss::{Reduction, mse};
@@ -25,6 +24,7 @@ use gradflow::nn::optim::{Optimizer, Sgd};
 use gradflow::nn::probe::unit_fractions;
 use gradflow::nn::{ForwardCtx, Mlp, Module, Observer, Role};
 use gradflow::plot::{Axis, LineChart, Panels, Series};
+use gradflow::prelude::{Activation, DType, Tape, Tensor, Var};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let quick = std::env::var("GRADFLOW_EXAMPLE_QUICK").is_ok_and(|v| v == "1");

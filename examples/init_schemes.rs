@@ -14,7 +14,6 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use gradflow::autograd::{Activation, Tape};
 use gradflow::nn::data::{self, Dataset};
 use gradflow::nn::init::Init;
 use gradflow::nn::loss::{Reduction, cross_entropy};
@@ -23,6 +22,7 @@ use gradflow::nn::probe::{Probe, ProbeConfig, RecordKind};
 use gradflow::nn::theory::MeanField;
 use gradflow::nn::{ForwardCtx, Mlp, Module, metrics};
 use gradflow::plot::{Axis, LineChart, Panels, Scale, Series};
+use gradflow::prelude::{Activation, Tape};
 
 const ACTIVATIONS: [Activation; 2] = [Activation::Tanh, Activation::Relu];
 

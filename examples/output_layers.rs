@@ -12,12 +12,12 @@
 
 use std::error::Error;
 
-use gradflow::autograd::{Activation, DType, Tape, Tensor, Var};
 use gradflow::nn::data::{self, Dataset, synthetic};
 use gradflow::nn::init::Init;
 use gradflow::nn::loss::{Reduction, bce, bce_with_logits, cross_entropy, mse};
 use gradflow::nn::optim::{Adam, Optimizer};
 use gradflow::nn::{ForwardCtx, Mlp, Module, metrics};
+use gradflow::prelude::{Activation, DType, Tape, Tensor, Var};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 

@@ -15,9 +15,9 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use gradflow::autograd::{DType, Tape, Tensor, Var};
 use gradflow::nn::{ForwardCtx, LstmCell, Module, RnnCell};
 use gradflow::plot::{Axis, LineChart, Scale, Series};
+use gradflow::prelude::{DType, Tape, Tensor, Var};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let quick = std::env::var("GRADFLOW_EXAMPLE_QUICK").is_ok_and(|v| v == "1");

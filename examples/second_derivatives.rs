@@ -11,11 +11,11 @@
 
 use std::error::Error;
 
-use gradflow::autograd::{Activation, DType, Tape, Tensor, Var};
 use gradflow::nn::data::synthetic;
 use gradflow::nn::loss::{Reduction, mse};
 use gradflow::nn::module::named_parameters;
 use gradflow::nn::{ForwardCtx, Mlp, Module};
+use gradflow::prelude::{Activation, DType, Tape, Tensor, Var};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let quick = std::env::var("GRADFLOW_EXAMPLE_QUICK").is_ok_and(|v| v == "1");

@@ -16,13 +16,13 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use gradflow::autograd::{Activation, DType, Tape, Tensor};
 use gradflow::nn::init::Init;
 use gradflow::nn::loss::{Reduction, cross_entropy};
 use gradflow::nn::probe::{Probe, ProbeConfig, RecordKind};
 use gradflow::nn::theory::MeanField;
 use gradflow::nn::{ForwardCtx, Mlp, Module};
 use gradflow::plot::{Axis, LineChart, Panels, Scale, Series};
+use gradflow::prelude::{Activation, DType, Tape, Tensor};
 
 const ACTIVATIONS: [Activation; 3] = [Activation::Sigmoid, Activation::Tanh, Activation::Relu];
 const CLASSES: usize = 10;

@@ -5,10 +5,10 @@
 
 use std::error::Error;
 
-use gradflow::autograd::{Activation, DType, Tape};
 use gradflow::nn::loss::{Reduction, cross_entropy};
 use gradflow::nn::optim::{Adam, Optimizer};
 use gradflow::nn::{ForwardCtx, Mlp, Module, data, metrics};
+use gradflow::prelude::{Activation, DType, Tape};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let quick = std::env::var("GRADFLOW_EXAMPLE_QUICK").is_ok_and(|v| v == "1");
