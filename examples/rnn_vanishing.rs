@@ -15,7 +15,7 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use gradflow::nn::{ForwardCtx, LstmCell, Module, RnnCell};
+use gradflow::nn::{ForwardCtx, LstmCell, RnnCell};
 use gradflow::plot::{Axis, LineChart, Scale, Series};
 use gradflow::prelude::{DType, Tape, Tensor, Var};
 
@@ -65,24 +65,6 @@ impl Cell {
     }
 }
 
-/// Sets the forget-gate block (rows `H..2H`, gate order i, f, g, o) of both LSTM biases
-/// so that their sum is `value`.
-fn set_forget_bias(cell: &mut LstmCell, value: f64) -> Result<(), Box<dyn Error>> {
-    let h = cell.hidden();
-    for (name, p) in cell.params_mut() {
-        let share = match name {
-            "bias_ih" => value,
-            "bias_hh" => 0.0,
-            _ => continue,
-        };
-        let b = p.value_mut().as_mut_slice::<f64>()?;
-        b.get_mut(h..2 * h)
-            .ok_or("bias has 4H entries")?
-            .fill(share);
-    }
-    Ok(())
-}
-
 /// Runs the comparison, prints the table and the conclusion, writes the chart. Returns
 /// the decades of gradient lost from `h_T` back to `h_1`, per cell.
 fn run(quick: bool, out: &Path) -> Result<Vec<f64>, Box<dyn Error>> {
@@ -101,8 +83,8 @@ fn run(quick: bool, out: &Path) -> Result<Vec<f64>, Box<dyn Error>> {
     let mut curves = vec![vec![0.0; steps]; names.len()];
     for seed in 0..seeds {
         let x = Tensor::randn([steps, batch, inputs], DType::F64, 1000 + seed);
-        let mut with_bias = LstmCell::new(inputs, hidden, true, DType::F64, seed)?;
-        set_forget_bias(&mut with_bias, 1.0)?;
+        let with_bias =
+            LstmCell::new(inputs, hidden, true, DType::F64, seed)?.with_forget_bias(1.0)?;
         let cells = [
             Cell::Rnn(RnnCell::new(inputs, hidden, true, DType::F64, seed)?),
             Cell::Lstm(LstmCell::new(inputs, hidden, true, DType::F64, seed)?),

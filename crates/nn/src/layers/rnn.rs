@@ -24,7 +24,7 @@
 //! # Ok::<(), gradflow_nn::Error>(())
 //! ```
 
-use gradflow_autograd::{DType, Var};
+use gradflow_autograd::{DType, Tensor, Var};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
@@ -398,6 +398,50 @@ impl LstmCell {
         Ok(LstmCell {
             p: CellParams::from_tensors("LSTMCell", 4, weight_ih, weight_hh, biases)?,
         })
+    }
+
+    /// The same cell with its forget-gate bias set to `value`: the forget block (entries
+    /// `H..2H`) of `bias_ih` becomes `value` and that of `bias_hh` zero, so the gate
+    /// starts at `sigmoid(value)` on average. A bias of 1 keeps the cell state, and the
+    /// gradient through time, from halving at every step at initialisation (Gers,
+    /// Schmidhuber & Cummins 2000; Jozefowicz, Zaremba & Sutskever 2015).
+    ///
+    /// ```
+    /// use gradflow_autograd::DType;
+    /// use gradflow_nn::{LstmCell, Module};
+    ///
+    /// let cell = LstmCell::new(3, 4, true, DType::F64, 0)?.with_forget_bias(1.0)?;
+    /// let bias: Vec<f64> = cell.params().into_iter()
+    ///     .find(|(name, _)| *name == "bias_ih").expect("has a bias").1.value().to_f64_vec();
+    /// assert_eq!(&bias[4..8], &[1.0; 4]);
+    /// assert!(LstmCell::new(3, 4, false, DType::F64, 0)?.with_forget_bias(1.0).is_err());
+    /// # Ok::<(), gradflow_nn::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the cell has no biases or `value` is not finite.
+    pub fn with_forget_bias(mut self, value: f64) -> Result<LstmCell> {
+        if !value.is_finite() {
+            return Err(Error::config(
+                "LSTMCell forget bias",
+                format!("{value} is not a finite number"),
+            ));
+        }
+        let h = self.p.hidden;
+        let (Some(bias_ih), Some(bias_hh)) = (self.p.bias_ih.as_mut(), self.p.bias_hh.as_mut())
+        else {
+            return Err(Error::config(
+                "LSTMCell forget bias",
+                "the cell was built without biases",
+            ));
+        };
+        for (param, share) in [(bias_ih, value), (bias_hh, 0.0)] {
+            let dtype = param.value().dtype();
+            let mut values = param.value().to_f64_vec();
+            values[h..2 * h].fill(share);
+            *param.value_mut() = Tensor::from_vec(values, [4 * h])?.to_dtype(dtype);
+        }
+        Ok(self)
     }
 
     /// Input features.
