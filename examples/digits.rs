@@ -81,7 +81,7 @@ fn run(quick: bool) -> Result<Summary, Box<dyn Error>> {
     }
 
     // Where the errors are: the most common confusions, and one misread image.
-    let predicted = argmax_rows(&logits(&model, &test)?)?;
+    let predicted = logits(&model, &test)?.argmax(-1)?;
     let mut confusions = vec![0usize; 100];
     for (&truth, &guess) in test_labels.iter().zip(&predicted) {
         if truth != guess {
@@ -136,16 +136,6 @@ fn logits(model: &Mlp, data: &Dataset) -> Result<Tensor, Box<dyn Error>> {
     Ok(tape
         .no_grad(|| model.forward(&mut ForwardCtx::new(&tape), &x))?
         .into_value())
-}
-
-/// The index of the largest entry of each row of `[n, c]` scores.
-fn argmax_rows(scores: &Tensor) -> Result<Vec<usize>, Box<dyn Error>> {
-    let c = scores.dims().get(1).copied().ok_or("scores are [n, c]")?;
-    Ok(scores
-        .to_f64_vec()
-        .chunks(c)
-        .map(|row| (0..c).fold(0, |best, j| if row[j] > row[best] { j } else { best }))
-        .collect())
 }
 
 /// Draws row `i` of the unscaled digits (intensities 0..16) as 8 lines of text.

@@ -5,6 +5,7 @@
 //! gradient rules in [`ops`](crate::ops); this module holds the type, its constructors
 //! and the generic kernels they share.
 
+mod argmax;
 mod create;
 mod display;
 pub(crate) mod kernel;
