@@ -241,7 +241,7 @@ fn probe(p: &ProbeCommand) -> Result<()> {
         println!("{} at initialisation ({} samples):", spec.id(), batch.len());
         println!(
             "{:>5} {:<22} {:>10} {:>10} {:>12} {:>12} {:>7} {:>7}",
-            "layer", "module", "mean", "std", "|dL/dh|", "|dL/dW|", "dead %", "sat %"
+            "layer", "module", "mean h", "std h", "|dL/dh|", "|dL/dW|", "dead %", "sat %"
         );
         for r in report
             .layers
@@ -264,6 +264,11 @@ fn probe(p: &ProbeCommand) -> Result<()> {
                 100.0 * act.and_then(|a| a.saturated_fraction).unwrap_or(0.0),
             );
         }
+        println!(
+            "h = W x + b, the layer's pre-activation over the batch; |dL/dh|, |dL/dW|: L2 norms.\n\
+             dead: f'(h) = 0 for every sample; sat: |f'(h)| < 5% of its maximum for most of\n\
+             the batch (see docs/probe-records.md)."
+        );
     }
     if p.json {
         let text = serde_json::to_string_pretty(&all)
