@@ -70,6 +70,9 @@ pub enum Error {
         /// Largest width and height.
         max: u32,
     },
+    /// Rasterising a chart to PNG failed (feature `png`); the reason names what.
+    #[error("png: {0}")]
+    Png(String),
     /// plotters failed to draw.
     #[error("drawing the chart failed")]
     Drawing(#[from] DrawingError),

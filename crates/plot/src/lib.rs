@@ -10,6 +10,8 @@ mod heatmap;
 mod histogram;
 mod line;
 mod panels;
+#[cfg(feature = "png")]
+mod png;
 mod style;
 
 pub use axis::{Axis, Scale};
@@ -20,4 +22,6 @@ pub use heatmap::HeatMap;
 pub use histogram::{Histogram, HistogramChart, Normalisation};
 pub use line::{LineChart, Series};
 pub use panels::Panels;
+#[cfg(feature = "png")]
+pub use png::{MAX_PNG_SCALE, svg_to_png};
 pub use style::{PALETTE, escape_svg_text, series_colour, series_colour_hex};

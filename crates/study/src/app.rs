@@ -76,11 +76,15 @@ pub fn execute(command: Command) -> Result<()> {
                 );
                 return Ok(());
             }
-            let index = report::write_report(&s.out, &outcome.results)?;
+            let index = report::write_report(&s.out, &outcome.results, s.charts)?;
             println!("report: {}", index.display());
             Ok(())
         }
-        Command::Merge { inputs, out } => {
+        Command::Merge {
+            inputs,
+            out,
+            charts,
+        } => {
             let results = runner::merge(&inputs)?;
             let grid_runs = results.config.grid.runs().len();
             if results.runs.len() < grid_runs {
@@ -94,7 +98,7 @@ pub fn execute(command: Command) -> Result<()> {
             runner::prepare_output(&out)?;
             runner::write_results(&out, &results)?;
             print!("{}", summary_table(&results.runs));
-            let index = report::write_report(&out, &results)?;
+            let index = report::write_report(&out, &results, charts)?;
             println!(
                 "merged {} runs from {} directories; report: {}",
                 results.runs.len(),
@@ -103,8 +107,12 @@ pub fn execute(command: Command) -> Result<()> {
             );
             Ok(())
         }
-        Command::Gallery { activations, out } => {
-            let paths = report::write_gallery(&out, &activations)?;
+        Command::Gallery {
+            activations,
+            out,
+            charts,
+        } => {
+            let paths = report::write_gallery(&out, &activations, charts)?;
             println!(
                 "wrote {} charts to {}",
                 paths.len(),

@@ -13,6 +13,7 @@ use crate::config::{
     StudyConfig, Training,
 };
 use crate::error::escape_controls;
+use crate::report::ChartFormats;
 use crate::{Error, Result};
 
 const ABOUT: &str = "Study how gradients flow through deep networks.";
@@ -131,6 +132,9 @@ struct StudyFlags {
     /// Worker threads (runs in parallel) [default: the number of cores]
     #[arg(long, value_name = "N")]
     threads: Option<String>,
+    /// Also write every chart as PNG, beside its SVG (needs a build with `--features png`)
+    #[arg(long)]
+    png: bool,
 }
 
 #[derive(Args, Debug, Default)]
@@ -146,6 +150,9 @@ struct GalleryFlags {
     /// Output directory [default: gradflow-report]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Also write every chart as PNG, beside its SVG (needs a build with `--features png`)
+    #[arg(long)]
+    png: bool,
 }
 
 #[derive(Args, Debug, Default)]
@@ -200,6 +207,9 @@ struct MergeFlags {
     /// Directory of the merged report [default: gradflow-report]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Also write every chart as PNG, beside its SVG (needs a build with `--features png`)
+    #[arg(long)]
+    png: bool,
 }
 
 /// A study to run.
@@ -215,6 +225,8 @@ pub struct StudyCommand {
     pub resume: bool,
     /// Worker threads (`None`: one per core).
     pub threads: Option<usize>,
+    /// The chart files to write.
+    pub charts: ChartFormats,
 }
 
 /// Mean-field predictions to print.
@@ -258,6 +270,8 @@ pub enum Command {
         activations: Vec<Activation>,
         /// Output directory.
         out: PathBuf,
+        /// The chart files to write.
+        charts: ChartFormats,
     },
     /// Probe networks at initialisation.
     Probe(ProbeCommand),
@@ -269,6 +283,8 @@ pub enum Command {
         inputs: Vec<PathBuf>,
         /// Output directory.
         out: PathBuf,
+        /// The chart files to write.
+        charts: ChartFormats,
     },
     /// Help or version text to print (not an error).
     Print(String),
@@ -513,9 +529,11 @@ where
                 shard,
                 resume: f.resume,
                 threads,
+                charts: chart_formats(f.png)?,
             })
         }
         Sub::Gallery(f) => Command::Gallery {
+            charts: chart_formats(f.png)?,
             activations: match &f.activation {
                 Some(t) => list("--activation", t, activation("--activation"))?,
                 None => Activation::all().collect(),
@@ -615,10 +633,24 @@ where
             })
         }
         Sub::Merge(f) => Command::Merge {
+            charts: chart_formats(f.png)?,
             inputs: f.inputs,
             out: f.out.unwrap_or_else(|| PathBuf::from("gradflow-report")),
         },
     })
+}
+
+/// The chart formats `--png` asks for; an error before anything is written when this
+/// build cannot make PNG.
+fn chart_formats(png: bool) -> Result<ChartFormats> {
+    if png && !ChartFormats::PNG_AVAILABLE {
+        return Err(Error::config(
+            "--png",
+            "this gradflow was built without PNG support; rebuild with the png feature: \
+             cargo run --release --features png -- --png",
+        ));
+    }
+    Ok(ChartFormats { png })
 }
 
 /// Clap's error as one line: the message, and its tip (a similar flag, valid values).
@@ -744,6 +776,47 @@ mod tests {
         assert!(!e.contains('\n'));
         let e = parse_err(&["--dtype", "f16"]);
         assert_eq!(e, "--dtype: \"f16\" is not a dtype; valid: f32, f64");
+    }
+
+    #[test]
+    fn png_is_asked_for_by_each_command_that_writes_charts() {
+        if ChartFormats::PNG_AVAILABLE {
+            let Command::Study(s) = parse_ok(&["--png"]) else {
+                panic!("a study")
+            };
+            assert!(s.charts.png);
+            assert!(matches!(
+                parse_ok(&["gallery", "--png"]),
+                Command::Gallery {
+                    charts: ChartFormats { png: true },
+                    ..
+                }
+            ));
+            assert!(matches!(
+                parse_ok(&["merge", "a", "--png"]),
+                Command::Merge {
+                    charts: ChartFormats { png: true },
+                    ..
+                }
+            ));
+        } else {
+            for args in [
+                &["--png"][..],
+                &["gallery", "--png"],
+                &["merge", "a", "--png"],
+            ] {
+                let e = parse_err(args);
+                assert!(
+                    e.starts_with("--png: this gradflow was built without PNG support")
+                        && e.contains("--features png"),
+                    "{e}"
+                );
+            }
+        }
+        let Command::Study(s) = parse_ok(&[]) else {
+            panic!("a study")
+        };
+        assert!(!s.charts.png, "PNG is off by default");
     }
 
     /// Found by the `cli` fuzz target (fuzz/regressions/cli/crash-5e1a9a7f…): clap

@@ -27,11 +27,11 @@ pub fn run_path(out: &Path, id: &str) -> PathBuf {
 ///
 /// # Errors
 /// [`Error::Io`] naming the file (`path`, not the temporary one).
-pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
+pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, text)
+    std::fs::write(&tmp, contents)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
@@ -183,7 +183,7 @@ pub fn write_results(out: &Path, results: &StudyResults) -> Result<()> {
     let json = serde_json::to_string_pretty(results)
         .map_err(|e| Error::config("results", e.to_string()))?;
     write_atomic(&out.join("results.json"), &json)?;
-    write_atomic(&out.join("results.csv"), &summary_csv(&results.runs))
+    write_atomic(&out.join("results.csv"), summary_csv(&results.runs))
 }
 
 /// Reads a `results.json`.

@@ -79,7 +79,7 @@ fn a_diverging_run_is_marked_with_its_step_and_culprit_and_the_study_goes_on() {
     let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
     assert!(csv.contains(&format!("{},", relu_sgd.id)));
     assert!(csv.contains(&format!(",diverged,{step},")), "{csv}");
-    report::write_report(dir.path(), &outcome.results).unwrap();
+    report::write_report(dir.path(), &outcome.results, Default::default()).unwrap();
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains(&format!("diverged at step {step}")));
     for chart in common::files(&dir.path().join("charts")) {

@@ -38,7 +38,7 @@ fn study() -> &'static (PathBuf, StudyResults) {
             std::fs::remove_dir_all(&out).unwrap();
         }
         let outcome = runner::run_study(&common::command(&config(), &out), false).unwrap();
-        report::write_report(&out, &outcome.results).unwrap();
+        report::write_report(&out, &outcome.results, Default::default()).unwrap();
         (out, outcome.results)
     })
 }

@@ -17,8 +17,51 @@ use charts::Chart;
 /// Most heat maps and histogram sets drawn (one per run of the first seed).
 const MAX_PER_RUN_CHARTS: usize = 36;
 
-fn write_chart(dir: &Path, c: &Chart) -> Result<()> {
-    crate::runner::write_atomic(&dir.join(&c.file), &c.svg)
+/// The files each chart is written as: always SVG (what `index.html` shows), and a PNG
+/// beside it when asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChartFormats {
+    /// Also write `<chart>.png`, rasterised from the SVG at twice its size. Needs the
+    /// cargo feature `png` (off by default); without it asking is an error.
+    pub png: bool,
+}
+
+impl ChartFormats {
+    /// Whether this build can write PNG (the cargo feature `png`).
+    pub const PNG_AVAILABLE: bool = cfg!(feature = "png");
+}
+
+/// Device pixels per SVG pixel of the PNG copies: sharp on high-density screens and in
+/// slides.
+#[cfg(feature = "png")]
+const PNG_SCALE: f32 = 2.0;
+
+fn write_chart(dir: &Path, c: &Chart, formats: ChartFormats) -> Result<()> {
+    let svg = dir.join(&c.file);
+    crate::runner::write_atomic(&svg, &c.svg)?;
+    if formats.png {
+        write_png(&svg.with_extension("png"), &c.svg)?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "png")]
+fn write_png(path: &Path, svg: &str) -> Result<()> {
+    let bytes = gradflow_plot::svg_to_png(svg, PNG_SCALE)
+        .map_err(|e| Error::config("--png", format!("{}: {e}", path.display())))?;
+    crate::runner::write_atomic(path, bytes)
+}
+
+#[cfg(not(feature = "png"))]
+fn write_png(path: &Path, _svg: &str) -> Result<()> {
+    Err(Error::config(
+        "--png",
+        format!(
+            "cannot write {}: this gradflow was built without PNG support (rebuild with \
+             `--features png`)",
+            path.display()
+        ),
+    ))
 }
 
 /// Writes `index.html` and every chart into `out` (charts under `out/charts`); returns
@@ -26,7 +69,7 @@ fn write_chart(dir: &Path, c: &Chart) -> Result<()> {
 ///
 /// # Errors
 /// I/O errors naming the file (a read-only or full directory); chart errors.
-pub fn write_report(out: &Path, results: &StudyResults) -> Result<PathBuf> {
+pub fn write_report(out: &Path, results: &StudyResults, formats: ChartFormats) -> Result<PathBuf> {
     let dir = out.join("charts");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let mut page = html::Page::new(results);
@@ -42,7 +85,7 @@ pub fn write_report(out: &Path, results: &StudyResults) -> Result<PathBuf> {
     ];
     for c in &claim_list {
         if let Some(chart) = &c.chart {
-            write_chart(&dir, chart)?;
+            write_chart(&dir, chart, formats)?;
         }
     }
     let mean_chart = charts::per_layer_at_init(results, charts::PerLayer::Mean)?;
@@ -133,10 +176,10 @@ pub fn write_report(out: &Path, results: &StudyResults) -> Result<PathBuf> {
     page.reproduce();
 
     for c in page.charts() {
-        write_chart(&dir, c)?;
+        write_chart(&dir, c, formats)?;
     }
     let index = out.join("index.html");
-    crate::runner::write_atomic(&index, &page.render())?;
+    crate::runner::write_atomic(&index, page.render())?;
     Ok(index)
 }
 
@@ -145,13 +188,17 @@ pub fn write_report(out: &Path, results: &StudyResults) -> Result<PathBuf> {
 ///
 /// # Errors
 /// I/O errors naming the file; chart errors.
-pub fn write_gallery(out: &Path, activations: &[Activation]) -> Result<Vec<PathBuf>> {
+pub fn write_gallery(
+    out: &Path,
+    activations: &[Activation],
+    formats: ChartFormats,
+) -> Result<Vec<PathBuf>> {
     let dir = out.join("charts");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let mut paths = Vec::new();
     for act in activations.iter().filter(|a| a.is_pointwise()) {
         let c = charts::gallery(*act)?;
-        write_chart(&dir, &c)?;
+        write_chart(&dir, &c, formats)?;
         paths.push(dir.join(&c.file));
     }
     Ok(paths)

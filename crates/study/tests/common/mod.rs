@@ -39,6 +39,7 @@ pub fn command(config: &StudyConfig, out: &Path) -> StudyCommand {
         shard: Shard::all(),
         resume: false,
         threads: None,
+        charts: Default::default(),
     }
 }
 
