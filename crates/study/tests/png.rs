@@ -1,6 +1,10 @@
 //! `--png` (built with the `png` feature): every chart also as a PNG, twice the SVG's
 //! size, the SVG unchanged.
 #![cfg(feature = "png")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "in tests a failed unwrap is a failed test"
+)]
 
 use gradflow_autograd::Activation;
 use gradflow_study::report::{ChartFormats, write_gallery};
