@@ -88,6 +88,47 @@ impl Tape {
         inputs: &[&Var],
         create_graph: bool,
     ) -> Result<Vec<Var>> {
+        self.vjp_with(output, cotangent, inputs, create_graph, create_graph)
+    }
+
+    /// As [`Tape::grad`] with `create_graph = false` (nothing recorded), but keeping the
+    /// values saved for the pass, so that more gradients can be taken through the same
+    /// graph afterwards: several losses sharing a network, or each output of a model in
+    /// turn (PyTorch's `retain_graph=True`).
+    ///
+    /// ```
+    /// use gradflow_autograd::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(2.0f64));
+    /// let h = x.exp()?;                                  // shared by both outputs
+    /// let (a, b) = (h.sum_all()?, h.powf(2.0)?.sum_all()?);
+    /// let da = tape.grad_retain(&a, &[&x])?;             // e^x
+    /// let db = tape.grad(&b, &[&x], false)?;             // 2 e^(2x); releases the graph
+    /// assert_eq!(da[0].value().to_scalar::<f64>()?, 2f64.exp());
+    /// assert!((db[0].value().to_scalar::<f64>()? - 2.0 * 4f64.exp()).abs() < 1e-12);
+    /// # Ok::<(), gradflow_autograd::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Tape::grad`].
+    pub fn grad_retain(&self, output: &Var, inputs: &[&Var]) -> Result<Vec<Var>> {
+        if output.value().numel() != 1 {
+            return Err(Error::NonScalarBackward {
+                shape: output.shape().clone(),
+            });
+        }
+        let seed = Var::untracked(output.value().ones_like());
+        self.vjp_with(output, &seed, inputs, false, true)
+    }
+
+    fn vjp_with(
+        &self,
+        output: &Var,
+        cotangent: &Var,
+        inputs: &[&Var],
+        create_graph: bool,
+        retain: bool,
+    ) -> Result<Vec<Var>> {
         if cotangent.shape() != output.shape() {
             return Err(Error::shape(
                 "vjp",
@@ -140,7 +181,7 @@ impl Tape {
                     cotangent.clone(),
                     Targets::Nodes(&ids),
                     create_graph,
-                    create_graph,
+                    retain,
                 )?
             }
             Some((t, _)) if t.id() != self.id() => {

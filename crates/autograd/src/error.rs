@@ -122,7 +122,7 @@ pub enum Error {
     },
     /// A backward pass through nodes whose saved values an earlier backward released.
     #[error(
-        "backward: node {node} ({op}) was already differentiated and its saved values released; pass retain_graph = true to the first backward to go through the graph twice"
+        "backward: node {node} ({op}) was already differentiated and its saved values released; to go through the graph twice, take the first pass with Var::backward_retain or Tape::grad_retain"
     )]
     GraphReleased {
         /// The node id.

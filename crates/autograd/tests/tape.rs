@@ -168,7 +168,7 @@ fn backward_releases_saved_values_unless_retained() {
     );
     let err = y.backward().unwrap_err();
     assert!(matches!(err, Error::GraphReleased { .. }), "{err}");
-    assert!(err.to_string().contains("retain_graph"), "{err}");
+    assert!(err.to_string().contains("backward_retain"), "{err}");
 
     let tape = Tape::new();
     let x = tape.var(t64(&[0.5, 1.5], &[2]));
@@ -179,6 +179,16 @@ fn backward_releases_saved_values_unless_retained() {
         a.get(&x).unwrap().to_f64_vec(),
         b.get(&x).unwrap().to_f64_vec()
     );
+
+    // Tape::grad releases too, and grad_retain keeps the graph for the next pass.
+    let tape = Tape::new();
+    let x = tape.var(t64(&[0.5, 1.5], &[2]));
+    let y = x.tanh().unwrap().exp().unwrap().sum_all().unwrap();
+    let a = tape.grad_retain(&y, &[&x]).unwrap();
+    let b = tape.grad(&y, &[&x], false).unwrap();
+    assert_eq!(a[0].value().to_f64_vec(), b[0].value().to_f64_vec());
+    let err = tape.grad(&y, &[&x], false).unwrap_err();
+    assert!(matches!(err, Error::GraphReleased { .. }), "{err}");
 }
 
 #[test]
