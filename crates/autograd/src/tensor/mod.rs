@@ -9,6 +9,7 @@ mod create;
 mod display;
 pub(crate) mod kernel;
 pub(crate) mod reduce;
+pub(crate) mod simd;
 
 use std::sync::Arc;
 
