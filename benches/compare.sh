@@ -40,7 +40,7 @@ mkdir -p "$WORK"
 chmod -R u+w "$WORK"
 
 echo "== building gradflow's bench binary" >&2
-BIN="$(cd "$ROOT" && cargo bench --no-run --bench workloads --message-format=json 2>/dev/null |
+BIN="$(cd "$ROOT" && cargo bench -p gradflow-nn --no-run --bench workloads --message-format=json 2>/dev/null |
   "$PY" -c 'import json,sys
 for l in sys.stdin:
     try: m = json.loads(l)
@@ -48,7 +48,7 @@ for l in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "workloads" and m.get("executable"):
         print(m["executable"])' | tail -1)"
 if [[ -z "$BIN" ]]; then
-  echo "compare.sh: could not build benches/workloads.rs" >&2
+  echo "compare.sh: could not build crates/nn/benches/workloads.rs" >&2
   exit 1
 fi
 

@@ -5,7 +5,7 @@
 //! same table as PyTorch, JAX and candle.
 //!
 //! ```text
-//! cargo bench --bench workloads -- all            # or: mlp deep act tiny matmul study
+//! cargo bench -p gradflow-nn --bench workloads -- all           # or: mlp deep act tiny matmul study
 //! BENCH_THREADS=1 taskset -c 1 target/release/deps/workloads-* tiny
 //! ```
 //!
@@ -23,14 +23,14 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use gradflow::autograd::{Activation, DType, Tape, Tensor, Var};
-use gradflow::nn::data::synthetic;
-use gradflow::nn::init::Init;
-use gradflow::nn::loss::{Reduction, cross_entropy};
-use gradflow::nn::module::visit_parameters_mut;
-use gradflow::nn::optim::{Adam, Optimizer, Sgd};
-use gradflow::nn::probe::{Probe, ProbeConfig};
-use gradflow::nn::{ForwardCtx, Mlp, Module};
+use gradflow_autograd::{Activation, DType, Tape, Tensor, Var};
+use gradflow_nn::data::synthetic;
+use gradflow_nn::init::Init;
+use gradflow_nn::loss::{Reduction, cross_entropy};
+use gradflow_nn::module::visit_parameters_mut;
+use gradflow_nn::optim::{Adam, Optimizer, Sgd};
+use gradflow_nn::probe::{Probe, ProbeConfig};
+use gradflow_nn::{ForwardCtx, Mlp, Module};
 use serde_json::{Value, json};
 
 const REPS: usize = 9;
