@@ -25,4 +25,8 @@ pub mod guide {
     pub mod performance {}
     #[doc = include_str!("../docs/theory.md")]
     pub mod theory {}
+    #[doc = include_str!("../docs/results.md")]
+    pub mod results {}
+    #[doc = include_str!("../docs/cluster.md")]
+    pub mod cluster {}
 }

@@ -78,6 +78,15 @@ pub fn execute(command: Command) -> Result<()> {
         }
         Command::Merge { inputs, out } => {
             let results = runner::merge(&inputs)?;
+            let grid_runs = results.config.grid.runs().len();
+            if results.runs.len() < grid_runs {
+                // Not an error: a partial merge is a useful preview of a running sweep.
+                eprintln!(
+                    "gradflow: warning: {} of the grid's {grid_runs} runs are in none of these directories (a shard not merged or not finished?); the report shows the {} that are",
+                    grid_runs - results.runs.len(),
+                    results.runs.len()
+                );
+            }
             runner::prepare_output(&out)?;
             runner::write_results(&out, &results)?;
             print!("{}", summary_table(&results.runs));

@@ -593,20 +593,18 @@ fn one_line(e: &clap::Error) -> Error {
     let mut lines = text.lines().map(str::trim).filter(|l| {
         !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
     });
-    let first = lines
+    let mut reason = lines
         .next()
         .unwrap_or("invalid arguments")
         .trim_start_matches("error: ")
         .to_string();
-    let tips: Vec<String> = lines
-        .map(|l| l.trim_start_matches("tip: ").to_string())
-        .collect();
-    let reason = if tips.is_empty() {
-        first
-    } else {
-        format!("{first}; {}", tips.join("; "))
-    };
-    Error::config("gradflow", format!("{reason} (see gradflow --help)"))
+    for line in lines {
+        // A line ending in a colon introduces the next ("not provided: <DIR>").
+        reason.push_str(if reason.ends_with(':') { " " } else { "; " });
+        reason.push_str(line.trim_start_matches("tip: "));
+    }
+    // The program prefixes every error with "gradflow: ", so the flag is not "gradflow".
+    Error::config("command line", format!("{reason} (see gradflow --help)"))
 }
 
 #[cfg(test)]
@@ -696,7 +694,7 @@ mod tests {
         );
         let e = parse_err(&["--dept", "3"]);
         assert!(
-            e.starts_with("gradflow: unexpected argument '--dept' found"),
+            e.starts_with("command line: unexpected argument '--dept' found"),
             "{e}"
         );
         assert!(e.contains("--depth"), "{e}");
@@ -729,6 +727,9 @@ mod tests {
             panic!("no merge")
         };
         assert_eq!(inputs.len(), 2);
-        assert!(parse_err(&["merge"]).contains("required"));
+        assert_eq!(
+            parse_err(&["merge"]),
+            "command line: the following required arguments were not provided: <DIR>... (see gradflow --help)"
+        );
     }
 }

@@ -156,10 +156,26 @@ impl OptimSpec {
 impl fmt::Display for OptimSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            OptimSpec::Sgd { lr, momentum: 0.0 } => write!(f, "sgd:{lr}"),
-            OptimSpec::Sgd { lr, momentum } => write!(f, "sgd:{lr},{momentum}"),
-            OptimSpec::Adam { lr } => write!(f, "adam:{lr}"),
+            OptimSpec::Sgd { lr, momentum: 0.0 } => write!(f, "sgd:{}", short(lr)),
+            OptimSpec::Sgd { lr, momentum } => {
+                write!(f, "sgd:{},{}", short(lr), short(momentum))
+            }
+            OptimSpec::Adam { lr } => write!(f, "adam:{}", short(lr)),
         }
+    }
+}
+
+/// A number as `Display` writes it (`0.05`, `1`) unless that takes more than ten
+/// characters and the exponent form is shorter (`1e12`, `2.5e-9`): `Display` writes
+/// every digit of 1e300, and a run id holding the learning rate must fit in a file
+/// name. Both forms are exact and parse back.
+fn short(v: f64) -> String {
+    let plain = v.to_string();
+    let exponent = format!("{v:e}");
+    if plain.len() > 10 && exponent.len() < plain.len() {
+        exponent
+    } else {
+        plain
     }
 }
 
@@ -448,9 +464,25 @@ impl Shard {
         Shard { index: 1, count: 1 }
     }
 
-    /// Whether the run at grid position `i` (0-based) belongs to this shard.
+    /// Whether the run at grid position `i` (0-based) belongs to this shard (never, for
+    /// an invalid shard: see [`Shard::validate`]).
     pub fn contains(&self, i: usize) -> bool {
-        i % self.count == self.index - 1
+        self.count > 0 && self.index >= 1 && i % self.count == self.index - 1
+    }
+
+    /// Checks `1 <= index <= count` (the fields are public, so a shard built in code
+    /// may be out of range).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `--shard`.
+    pub fn validate(&self) -> Result<()> {
+        if self.count == 0 || self.index == 0 || self.index > self.count {
+            return Err(Error::config(
+                "--shard",
+                format!("{self} is out of range; the form is I/N with 1 <= I <= N, e.g. 3/8"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -471,13 +503,9 @@ impl FromStr for Shard {
                 format!("{s:?} is not a shard; {form}"),
             ));
         };
-        if count == 0 || index == 0 || index > count {
-            return Err(Error::config(
-                "--shard",
-                format!("{s} is out of range; {form}"),
-            ));
-        }
-        Ok(Shard { index, count })
+        let shard = Shard { index, count };
+        shard.validate()?;
+        Ok(shard)
     }
 }
 
@@ -518,6 +546,15 @@ mod tests {
     }
 
     #[test]
+    fn extreme_learning_rates_keep_ids_short() {
+        let mut g = grid();
+        g.optimisers = vec!["sgd:1e300".parse().unwrap(), "adam:1e-300".parse().unwrap()];
+        let ids: Vec<String> = g.runs().iter().map(RunSpec::id).collect();
+        assert!(ids.contains(&"relu-he-d2-w8-spirals-sgd1e300-s0".to_string()));
+        assert!(ids.contains(&"relu-he-d2-w8-spirals-adam1e-300-s0".to_string()));
+    }
+
+    #[test]
     fn shards_partition_the_grid() {
         let runs = grid().runs();
         let mut seen = vec![0; runs.len()];
@@ -537,6 +574,13 @@ mod tests {
             "--shard: 3/2 is out of range; the form is I/N with 1 <= I <= N, e.g. 3/8"
         );
         assert!("0/2".parse::<Shard>().is_err());
+        // Built in code, not parsed: run_study rejects it instead of dividing by zero.
+        let zero = Shard { index: 0, count: 0 };
+        assert!(!zero.contains(0));
+        assert_eq!(
+            zero.validate().unwrap_err().to_string(),
+            "--shard: 0/0 is out of range; the form is I/N with 1 <= I <= N, e.g. 3/8"
+        );
         assert!("x".parse::<Shard>().is_err());
         let mut g = grid();
         g.depths = vec![0];
@@ -556,7 +600,14 @@ mod tests {
 
     #[test]
     fn specs_print_as_they_parse() {
-        for s in ["sgd:0.05,0.9", "sgd:0.1", "adam:0.001"] {
+        for s in [
+            "sgd:0.05,0.9",
+            "sgd:0.1",
+            "adam:0.001",
+            "sgd:1e300",
+            "adam:2.5e-9",
+            "sgd:1e12,0.999999999999",
+        ] {
             assert_eq!(s.parse::<OptimSpec>().unwrap().to_string(), s);
         }
         for s in ["spirals", "digits", "csv:data/x.csv", "idx:a,b"] {

@@ -331,6 +331,7 @@ fn train(
         id: spec.id(),
         index,
         spec: spec.clone(),
+        training: training.clone(),
         status,
         steps_done,
         wall_time_s: 0.0,

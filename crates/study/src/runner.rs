@@ -45,11 +45,16 @@ pub fn load_run(path: &Path) -> Option<RunResult> {
 /// # Errors
 /// [`Error::Io`] naming the directory.
 pub fn prepare_output(out: &Path) -> Result<()> {
+    // The error names the directory the user gave (`--out`), not the file that failed.
+    let cannot = |e: std::io::Error| Error::Io {
+        path: out.to_path_buf(),
+        reason: format!("cannot write the results there: {e}"),
+    };
     let runs = out.join("runs");
-    std::fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, e))?;
+    std::fs::create_dir_all(&runs).map_err(cannot)?;
     let probe = runs.join(".write-test");
-    std::fs::write(&probe, b"").map_err(|e| Error::io(out, e))?;
-    std::fs::remove_file(&probe).map_err(|e| Error::io(out, e))
+    std::fs::write(&probe, b"").map_err(cannot)?;
+    std::fs::remove_file(&probe).map_err(cannot)
 }
 
 /// What a finished study produced.
@@ -69,7 +74,7 @@ pub struct StudyOutcome {
 /// diverges is a result, not an error.
 pub fn run_study(cmd: &StudyCommand, progress: bool) -> Result<StudyOutcome> {
     cmd.config.validate()?;
-    prepare_output(&cmd.out)?;
+    cmd.shard.validate()?;
     let all: Vec<(usize, RunSpec)> = cmd.config.grid.runs().into_iter().enumerate().collect();
     let mine: Vec<(usize, RunSpec)> = all
         .into_iter()
@@ -78,8 +83,12 @@ pub fn run_study(cmd: &StudyCommand, progress: bool) -> Result<StudyOutcome> {
     let mut done: HashMap<usize, RunResult> = HashMap::new();
     if cmd.resume {
         for (i, spec) in &mine {
-            if let Some(r) = load_run(&run_path(&cmd.out, &spec.id())) {
-                if r.spec == *spec {
+            if let Some(mut r) = load_run(&run_path(&cmd.out, &spec.id())) {
+                // A run saved by a study with other training settings (more steps, say)
+                // is not this study's; one saved by a study of another grid is, but at
+                // its position in this grid.
+                if r.spec == *spec && r.training == cmd.config.training {
+                    r.index = *i;
                     done.insert(*i, r);
                 }
             }
@@ -87,8 +96,8 @@ pub fn run_study(cmd: &StudyCommand, progress: bool) -> Result<StudyOutcome> {
     }
     let todo: Vec<&(usize, RunSpec)> = mine.iter().filter(|(i, _)| !done.contains_key(i)).collect();
 
-    // Each distinct data set is loaded once, before any training, so a bad file stops
-    // the study at once with its error.
+    // Each distinct data set is loaded once, before any training and before anything is
+    // written, so a bad file stops the study at once with its error and no directory.
     let mut data: Vec<(crate::config::DatasetSpec, PreparedData)> = Vec::new();
     for (_, spec) in &todo {
         if !data.iter().any(|(d, _)| *d == spec.dataset) {
@@ -98,6 +107,7 @@ pub fn run_study(cmd: &StudyCommand, progress: bool) -> Result<StudyOutcome> {
             ));
         }
     }
+    prepare_output(&cmd.out)?;
 
     let bar = progress_bar(todo.len(), progress);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -213,7 +223,7 @@ pub fn merge(inputs: &[PathBuf]) -> Result<StudyResults> {
         }
         for run in r.runs {
             if let Some(prev) = runs.get(&run.index) {
-                if prev.without_timing() != run.without_timing() {
+                if !prev.same_as(&run) {
                     return Err(Error::config(
                         "merge",
                         format!("run {} appears twice with different results", run.id),

@@ -208,3 +208,256 @@ fn recurrent_modules_report_the_gradient_at_every_time_step() {
     // A tanh RNN with small weights loses gradient going back in time.
     assert!(time[0].hidden_grad_norm < time[4].hidden_grad_norm);
 }
+
+mod reference;
+
+/// The records' exact text: `{:?}` prints every float in its shortest round-trip form
+/// (so equal text is equal bits, NaN and -0 included).
+fn exact(report: &ProbeReport) -> String {
+    format!("{report:?}")
+}
+
+/// Trains `model` for `steps` Adam steps on random data with three probes attached to
+/// the same forward passes: the one computing on the training thread as before the
+/// worker existed, a worker probe, and one processing on the calling thread; returns
+/// their reports. The records are cleared after step 1.
+fn three_probes(
+    model: &mut dyn Module,
+    inputs: &[usize],
+    dtype: DType,
+    config: &ProbeConfig,
+    steps: usize,
+    seed: u64,
+) -> [ProbeReport; 3] {
+    let reference = reference::SyncProbe::new(config.clone());
+    let worker = Probe::new(config.clone());
+    let inline = Probe::inline(config.clone());
+    let mut opt = crate::optim::Adam::new(1e-2).unwrap();
+    for step in 0..steps {
+        let tape = Tape::new();
+        let mut ctx = ForwardCtx::new(&tape);
+        let a = reference.begin(&mut ctx, step);
+        let b = worker.begin(&mut ctx, step);
+        let c = inline.begin(&mut ctx, step);
+        assert!(a == b && b == c);
+        let x = Tensor::randn(inputs, dtype, seed * 100 + step as u64);
+        let y = model.forward(&mut ctx, &tape.constant(x)).unwrap();
+        let loss = y.powf(2.0).unwrap().mean_all().unwrap();
+        let grads = ctx.param_grads(&loss.backward().unwrap());
+        if a {
+            reference.after_backward(&grads);
+            worker.after_backward(&grads);
+            inline.after_backward(&grads);
+        }
+        crate::optim::Optimizer::step(&mut opt, model, &grads).unwrap();
+        if a {
+            reference.after_update(model);
+            worker.after_update(model);
+            inline.after_update(model);
+        }
+        if step == 1 {
+            reference.clear();
+            worker.clear();
+            inline.clear();
+        }
+    }
+    assert!(worker.has_worker() && !inline.has_worker());
+    [reference.report(), worker.report(), inline.report()]
+}
+
+#[test]
+fn the_worker_records_exactly_what_the_training_thread_computed() {
+    let cases = [
+        (Activation::Tanh, vec![16, 16, 16], 1, 32),
+        (Activation::Relu, vec![64; 6], 1, 128),
+        (Activation::Sigmoid, vec![8, 24, 8], 2, 17),
+        (Activation::LeakyRelu { slope: 0.1 }, vec![5], 1, 3),
+        (Activation::Gelu, vec![32, 32], 3, 40),
+        (Activation::Softmax { axis: 1 }, vec![6, 6], 1, 9),
+    ];
+    for (seed, (act, widths, every, batch)) in cases.into_iter().enumerate() {
+        let seed = seed as u64;
+        let mut model = crate::Mlp::builder(3, &widths, 2)
+            .activation(act)
+            .dtype(DType::F64)
+            .seed(seed)
+            .build()
+            .unwrap();
+        let config = ProbeConfig {
+            every,
+            ..ProbeConfig::default()
+        };
+        let [reference, worker, inline] =
+            three_probes(&mut model, &[batch, 3], DType::F64, &config, 6, seed);
+        assert!(!reference.layers.is_empty());
+        assert!(reference.layers.iter().any(|r| r.update_ratio.is_some()));
+        assert_eq!(exact(&worker), exact(&reference), "{act}");
+        assert_eq!(exact(&inline), exact(&reference), "{act}");
+    }
+    // Convolutions, pooling and an f32 network.
+    let mut conv = Sequential::new()
+        .with(
+            crate::Conv2d::builder(1, 3, [3, 3])
+                .padding([1, 1])
+                .dtype(DType::F32)
+                .seed(4)
+                .build()
+                .unwrap(),
+        )
+        .with(Act(Activation::Relu))
+        .with(crate::Flatten)
+        .with(
+            Linear::new(
+                3 * 5 * 5,
+                2,
+                crate::init::Init::he(),
+                None,
+                true,
+                DType::F32,
+                5,
+            )
+            .unwrap(),
+        );
+    let [reference, worker, inline] = three_probes(
+        &mut conv,
+        &[4, 1, 5, 5],
+        DType::F32,
+        &ProbeConfig::default(),
+        3,
+        7,
+    );
+    assert_eq!(exact(&worker), exact(&reference));
+    assert_eq!(exact(&inline), exact(&reference));
+}
+
+#[test]
+fn the_worker_records_the_gradient_through_time_as_before() {
+    let model =
+        Sequential::new().with(crate::layers::rnn::Rnn::new(2, 3, true, DType::F64, 1).unwrap());
+    let reference = reference::SyncProbe::new(ProbeConfig::default());
+    let worker = Probe::new(ProbeConfig::default());
+    let tape = Tape::new();
+    let mut ctx = ForwardCtx::new(&tape);
+    reference.begin(&mut ctx, 0);
+    worker.begin(&mut ctx, 0);
+    let x = tape.constant(Tensor::randn([5, 4, 2], DType::F64, 2));
+    let hs = model.forward(&mut ctx, &x).unwrap();
+    hs.narrow(0, 4, 1)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    // No parameter gradients, but what was captured goes to the worker.
+    reference.after_backward(&ParamGrads::default());
+    worker.after_backward(&ParamGrads::default());
+    assert!(worker.has_worker());
+    let (a, b) = (reference.report(), worker.report());
+    assert_eq!(b.time.len(), 5);
+    assert_eq!(exact(&b), exact(&a));
+}
+
+#[test]
+fn a_step_without_backward_or_update_leaves_those_fields_empty() {
+    let model = crate::Mlp::builder(2, &[4], 1)
+        .dtype(DType::F64)
+        .build()
+        .unwrap();
+    let probe = Probe::new(ProbeConfig::default());
+    let tape = Tape::new();
+    let mut ctx = ForwardCtx::new(&tape);
+    probe.begin(&mut ctx, 0);
+    model
+        .forward(&mut ctx, &tape.constant(Tensor::ones([3, 2], DType::F64)))
+        .unwrap();
+    // An update with no backward, and nothing else.
+    probe.after_update(&model);
+    let report = probe.report();
+    assert_eq!(report.layers.len(), 3);
+    assert!(report.layers.iter().all(|r| r.grad.is_none()
+        && r.weight_grad.is_none()
+        && r.update_ratio == Some(0.0)
+        || r.kind == RecordKind::Activation));
+    // The next step starts cleanly; a report taken twice is the same.
+    let tape = Tape::new();
+    let mut ctx = ForwardCtx::new(&tape);
+    probe.begin(&mut ctx, 1);
+    let y = model
+        .forward(&mut ctx, &tape.constant(Tensor::ones([3, 2], DType::F64)))
+        .unwrap();
+    y.sum_all().unwrap().backward().unwrap();
+    assert_eq!(probe.report().layers.len(), 6);
+    assert_eq!(exact(&probe.report()), exact(&probe.report()));
+}
+
+#[test]
+fn dropping_the_probe_before_backward_or_clearing_records_is_harmless() {
+    let model = crate::Mlp::builder(2, &[4, 4], 1)
+        .dtype(DType::F64)
+        .build()
+        .unwrap();
+    let run = |probe: &Probe, step: usize| {
+        let tape = Tape::new();
+        let mut ctx = ForwardCtx::new(&tape);
+        probe.begin(&mut ctx, step);
+        let y = model
+            .forward(&mut ctx, &tape.constant(Tensor::ones([3, 2], DType::F64)))
+            .unwrap();
+        (tape.clone(), y)
+    };
+    // A report with nothing handed over starts no thread.
+    let probe = Probe::new(ProbeConfig::default());
+    let (_tape, _y) = run(&probe, 0);
+    assert_eq!(probe.report().layers.len(), 5);
+    assert!(!probe.has_worker());
+    // The probe goes away while its hooks still sit on a tape: they do nothing.
+    let probe = Probe::new(ProbeConfig::default());
+    let (_tape, y) = run(&probe, 0);
+    probe.after_backward(&ParamGrads::default());
+    assert!(probe.has_worker());
+    drop(probe);
+    y.sum_all().unwrap().backward().unwrap();
+    // Hooks of a cleared step do not write into the records that follow the clear.
+    let probe = Probe::new(ProbeConfig::default());
+    let (_old_tape, old) = run(&probe, 0);
+    probe.clear();
+    let (_tape, _new) = run(&probe, 1);
+    old.sum_all().unwrap().backward().unwrap();
+    let report = probe.report();
+    assert_eq!(report.layers.len(), 5);
+    assert!(
+        report
+            .layers
+            .iter()
+            .all(|r| r.step == 1 && r.grad.is_none())
+    );
+    assert_eq!(
+        format!("{probe:?}"),
+        "Probe(5 layer records, 0 time records)"
+    );
+}
+
+#[test]
+fn probes_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Probe>();
+    let probe = Probe::new(ProbeConfig::default());
+    let x = Tensor::randn([8, 2], DType::F64, 1);
+    let model = crate::Mlp::builder(2, &[4], 1)
+        .dtype(DType::F64)
+        .build()
+        .unwrap();
+    let report = std::thread::scope(|s| s.spawn(|| probe_with(&probe, &model, &x)).join().unwrap());
+    assert_eq!(report.layers.len(), 3);
+    assert!(report.layers.iter().all(|r| r.grad.is_some()));
+}
+
+fn probe_with(probe: &Probe, model: &dyn Module, x: &Tensor) -> ProbeReport {
+    let tape = Tape::new();
+    let mut ctx = ForwardCtx::new(&tape);
+    probe.begin(&mut ctx, 0);
+    let y = model.forward(&mut ctx, &tape.constant(x.clone())).unwrap();
+    let loss = y.powf(2.0).unwrap().sum_all().unwrap();
+    probe.after_backward(&ctx.param_grads(&loss.backward().unwrap()));
+    probe.report()
+}
