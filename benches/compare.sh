@@ -12,6 +12,8 @@
 #               limits/); default: ../shared/bench beside the repository, else /work/shared/bench
 #   WORK        writable copy of it where everything is built and run (default /tmp/gradflow-peer-bench)
 #   THREADS     thread counts, comma-separated (default 1,2); PASSES (default 2)
+#   GRADFLOW_BIN  a workloads binary built beforehand (e.g. of another commit), used instead
+#               of building this checkout's; either way it is copied into WORK first
 #
 # Peers that cannot be found (a python module that does not import, a candle build that
 # fails) are skipped with a message; nothing is ever filled in for them.
@@ -39,18 +41,26 @@ mkdir -p "$WORK"
 (cd "$SRC" && tar --exclude=./target --exclude=./results -cf - .) | (cd "$WORK" && tar -xf -)
 chmod -R u+w "$WORK"
 
+if [[ -n "${GRADFLOW_BIN:-}" ]]; then
+  echo "== using the given gradflow bench binary $GRADFLOW_BIN" >&2
+  BUILT="$GRADFLOW_BIN"
+else
 echo "== building gradflow's bench binary" >&2
-BIN="$(cd "$ROOT" && cargo bench -p gradflow-nn --no-run --bench workloads --message-format=json 2>/dev/null |
+BUILT="$(cd "$ROOT" && cargo bench -p gradflow-nn --no-run --bench workloads --message-format=json 2>/dev/null |
   "$PY" -c 'import json,sys
 for l in sys.stdin:
     try: m = json.loads(l)
     except ValueError: continue
     if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "workloads" and m.get("executable"):
         print(m["executable"])' | tail -1)"
-if [[ -z "$BIN" ]]; then
+fi
+if [[ -z "$BUILT" || ! -x "$BUILT" ]]; then
   echo "compare.sh: could not build crates/nn/benches/workloads.rs" >&2
   exit 1
 fi
+# A copy, so that rebuilding the workspace during the run cannot swap the binary.
+BIN="$WORK/gradflow_workloads"
+cp "$BUILT" "$BIN"
 
 jobs="limits,extra"
 if "$PY" -c 'import numpy, threadpoolctl' 2>/dev/null; then jobs+=",numpy_gemm"; else echo "skipping numpy GEMM limit: numpy/threadpoolctl not importable by $PY" >&2; fi

@@ -43,7 +43,23 @@ fn threads() -> usize {
 }
 
 /// Per-call seconds of each of `REPS` blocks, after the warm-up.
+///
+/// With `BENCH_CALLS=n` in the environment, instead: exactly `n` calls after two
+/// warm-up calls, timed as one block (for `perf stat`, whose CPU time and cycle counts
+/// stay meaningful when other processes load the machine).
 fn bench(mut f: impl FnMut(), target_block_s: f64) -> Vec<f64> {
+    if let Some(n) = std::env::var("BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        f();
+        f();
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        return vec![t.elapsed().as_secs_f64() / n.max(1) as f64];
+    }
     let t0 = Instant::now();
     let mut n = 0usize;
     while n < 2 || t0.elapsed().as_secs_f64() < 0.3 {

@@ -39,6 +39,63 @@ fn map_slice<T: Element, K: UnaryFn>(v: &[T], k: K) -> Vec<T> {
     v.iter().map(|&x| k.eval(x)).collect()
 }
 
+/// `f(x)` for every element, written over `t`'s own storage when no other tensor
+/// shares it (no allocation), else into a new tensor as [`map`] does. Same values
+/// either way.
+pub fn map_owned<K: UnaryFn>(mut t: Tensor, k: K) -> Tensor {
+    if !t.is_unique() {
+        return map(&t, k);
+    }
+    match &mut t.storage {
+        Storage::F32(v) => map_assign(std::sync::Arc::make_mut(v).as_mut_slice(), k),
+        Storage::F64(v) => map_assign(std::sync::Arc::make_mut(v).as_mut_slice(), k),
+    }
+    t
+}
+
+fn map_assign<T: Element, K: UnaryFn>(v: &mut [T], k: K) {
+    for x in v {
+        *x = k.eval(*x);
+    }
+}
+
+/// `a := f(a, b, c)` elementwise over three tensors of one shape and dtype, writing
+/// over `a`'s storage when no other tensor shares it; otherwise as [`zip3`].
+///
+/// # Errors
+/// As [`zip3`].
+pub fn zip3_owned<K: TernaryFn>(
+    op: &'static str,
+    mut a: Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    k: K,
+) -> Result<Tensor> {
+    let same = a.shape() == b.shape()
+        && a.shape() == c.shape()
+        && a.dtype() == b.dtype()
+        && a.dtype() == c.dtype();
+    if !same || !a.is_unique() {
+        return zip3(op, &a, b, c, k);
+    }
+    match (&mut a.storage, b.storage_ref(), c.storage_ref()) {
+        (Storage::F32(x), Storage::F32(y), Storage::F32(z)) => {
+            zip3_assign(std::sync::Arc::make_mut(x).as_mut_slice(), y, z, k)
+        }
+        (Storage::F64(x), Storage::F64(y), Storage::F64(z)) => {
+            zip3_assign(std::sync::Arc::make_mut(x).as_mut_slice(), y, z, k)
+        }
+        _ => return zip3(op, &a, b, c, k),
+    }
+    Ok(a)
+}
+
+fn zip3_assign<T: Element, K: TernaryFn>(x: &mut [T], y: &[T], z: &[T], k: K) {
+    for ((a, &b), &c) in x.iter_mut().zip(y).zip(z) {
+        *a = k.eval(*a, b, c);
+    }
+}
+
 /// Checks that two tensors have the same dtype, naming `op` otherwise.
 pub fn same_dtype(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype() != b.dtype() {

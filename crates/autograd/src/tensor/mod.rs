@@ -145,6 +145,16 @@ impl Tensor {
         }
     }
 
+    /// Whether no other tensor shares this one's storage, so that writing to it
+    /// ([`Tensor::as_mut_slice`]) copies nothing. Gradient rules use it to compute in
+    /// place ([`Op::backward_owned`](crate::Op::backward_owned)).
+    pub fn is_unique(&mut self) -> bool {
+        match &mut self.storage {
+            Storage::F32(a) => Arc::get_mut(a).is_some(),
+            Storage::F64(a) => Arc::get_mut(a).is_some(),
+        }
+    }
+
     /// The data as a slice, if the tensor's dtype is `T`.
     ///
     /// # Errors

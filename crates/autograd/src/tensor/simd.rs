@@ -55,6 +55,20 @@ pub(crate) fn zip<K: Binary>(a: &[f32], b: &[f32], k: K) -> Vec<f32> {
     })
 }
 
+/// `a := k(a, b)` elementwise over two slices of one length, in place.
+pub(crate) fn zip_assign<K: Binary>(a: &mut [f32], b: &[f32], k: K) {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len().min(b.len());
+    let (a, b) = (&mut a[..n], &b[..n]);
+    if n >= PARALLEL_MIN {
+        a.par_chunks_mut(CHUNK)
+            .zip(b.par_chunks(CHUNK))
+            .for_each(|(a, b)| zip_assign_chunk(k, a, b));
+    } else {
+        zip_assign_chunk(k, a, b);
+    }
+}
+
 /// A vector of `n` elements, each written by `write(start, chunk)`, which must write
 /// every element of the chunk it is given (`chunk` starts at element `start`).
 #[expect(
@@ -112,6 +126,14 @@ fn map_chunk<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>]) {
     unsafe_code,
     reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
 )]
+fn zip_assign_chunk<K: Binary>(k: K, a: &mut [f32], b: &[f32]) {
+    dispatch!(zip_assign(k, a, b))
+}
+
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
 fn zip_chunk<K: Binary>(k: K, a: &[f32], b: &[f32], dst: &mut [MaybeUninit<f32>]) {
     dispatch!(zip(k, a, b, dst))
 }
@@ -139,6 +161,13 @@ macro_rules! loops {
         ) {
             for ((o, &u), &v) in dst.iter_mut().zip(a).zip(b) {
                 o.write(k.eval(u, v));
+            }
+        }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn zip_assign<K: Binary>(k: K, a: &mut [f32], b: &[f32]) {
+            for (u, &v) in a.iter_mut().zip(b) {
+                *u = k.eval(*u, v);
             }
         }
     };
@@ -207,6 +236,9 @@ mod tests {
             let want_zip: Vec<f32> = x.iter().zip(&y).map(|(&a, &b)| Prod.eval(a, b)).collect();
             assert_eq!(map(&x, Affine), want_map, "map, n = {n}");
             assert_eq!(zip(&x, &y, Prod), want_zip, "zip, n = {n}");
+            let mut z = x.clone();
+            zip_assign(&mut z, &y, Prod);
+            assert_eq!(z, want_zip, "zip_assign, n = {n}");
             for (isa, got_map, got_zip) in each_instruction_set(&x, &y) {
                 assert_eq!(got_map, want_map, "map, {isa}, n = {n}");
                 assert_eq!(got_zip, want_zip, "zip, {isa}, n = {n}");

@@ -140,6 +140,22 @@ fn fused_grad<K: Pointwise>(k: K, g: &Tensor, x: &Tensor, y: &Tensor) -> Result<
     kernel::zip3(k.name(), g, x, y, GradFn(k, 1))
 }
 
+/// [`fused_grad`] written over `g`'s storage when nothing else holds it.
+fn fused_grad_owned<K: Pointwise>(k: K, mut g: Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let same = g.shape() == x.shape()
+        && x.shape() == y.shape()
+        && g.dtype() == x.dtype()
+        && y.dtype() == x.dtype();
+    if !same || !g.is_unique() {
+        return fused_grad(k, &g, x, y);
+    }
+    if let (Some(l), Ok(xs)) = (k.lanes(), x.as_slice::<f32>()) {
+        simd::zip_assign(g.as_mut_slice::<f32>()?, xs, LaneGrad(l));
+        return Ok(g);
+    }
+    kernel::zip3_owned(k.name(), g, x, y, GradFn(k, 1))
+}
+
 /// `y = f(x)` for a [`Pointwise`] kernel.
 #[derive(Clone, Copy, Debug)]
 pub struct ActFn<K>(pub K);
@@ -254,6 +270,15 @@ impl<K: Pointwise> Op for ActFn<K> {
             ctx.fused(fused_grad(self.0, grad.value(), x.value(), y.value())?)
         };
         Ok([Some(dx)].into_iter().collect())
+    }
+
+    fn backward_owned(&self, ctx: &BackwardCtx<'_>, grad: Var) -> Result<InputGrads> {
+        if ctx.create_graph() {
+            return self.backward(ctx, &grad);
+        }
+        let (x, y) = (ctx.input(0), ctx.output());
+        let dx = fused_grad_owned(self.0, grad.into_value(), x.value(), y.value())?;
+        Ok([Some(ctx.fused(dx))].into_iter().collect())
     }
 }
 
