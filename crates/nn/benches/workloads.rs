@@ -42,6 +42,25 @@ fn threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// CPU time of every thread of this process so far, in seconds (Linux
+/// `/proc/self/task/*/schedstat`; 0 elsewhere). On a loaded machine the wall time of a
+/// block includes waiting for a core; its CPU time does not.
+fn cpu_s() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    let ns: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    ns as f64 * 1e-9
+}
+
+/// CPU seconds per call of each block of the last [`bench`] (emitted as
+/// `extra.cpu_s_per_call_median`).
+static LAST_CPU: std::sync::Mutex<Vec<f64>> = std::sync::Mutex::new(Vec::new());
+
 /// Per-call seconds of each of `REPS` blocks, after the warm-up.
 ///
 /// With `BENCH_CALLS=n` in the environment, instead: exactly `n` calls after two
@@ -54,10 +73,11 @@ fn bench(mut f: impl FnMut(), target_block_s: f64) -> Vec<f64> {
     {
         f();
         f();
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_s());
         for _ in 0..n {
             f();
         }
+        *LAST_CPU.lock().unwrap() = vec![(cpu_s() - c) / n.max(1) as f64];
         return vec![t.elapsed().as_secs_f64() / n.max(1) as f64];
     }
     let t0 = Instant::now();
@@ -68,19 +88,27 @@ fn bench(mut f: impl FnMut(), target_block_s: f64) -> Vec<f64> {
     }
     let per = t0.elapsed().as_secs_f64() / n as f64;
     let k = ((target_block_s / per).ceil() as usize).max(1);
-    (0..REPS)
+    let mut cpu = Vec::with_capacity(REPS);
+    let wall = (0..REPS)
         .map(|_| {
-            let t = Instant::now();
+            let (t, c) = (Instant::now(), cpu_s());
             for _ in 0..k {
                 f();
             }
+            cpu.push((cpu_s() - c) / k as f64);
             t.elapsed().as_secs_f64() / k as f64
         })
-        .collect()
+        .collect();
+    *LAST_CPU.lock().unwrap() = cpu;
+    wall
 }
 
 /// Prints one result line; `vals` are already in the metric's unit.
-fn emit(workload: &str, variant: &str, metric: &str, vals: Vec<f64>, extra: Value) {
+fn emit(workload: &str, variant: &str, metric: &str, vals: Vec<f64>, mut extra: Value) {
+    let cpu = std::mem::take(&mut *LAST_CPU.lock().unwrap());
+    if !cpu.is_empty() {
+        extra["cpu_s_per_call_median"] = json!(median(&cpu));
+    }
     let mut s = vals.clone();
     s.sort_by(f64::total_cmp);
     let (med, min, max) = (s[s.len() / 2], s[0], s[s.len() - 1]);
