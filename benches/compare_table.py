@@ -52,7 +52,24 @@ ROWS += [(f"W3 {a}", "act", a, "ns/elem") for a in ACTS]
 ROWS += [("W4 10k-op chain", "tiny", "chain10k", "ns/op"), ("W5 matmul 1024", "matmul", "1024", "GFLOP/s")]
 
 
+def gemm_flops(sizes, batch):
+    """FLOPs of the matrix products of one training step of an MLP: forward 2 B sum(in out),
+    dW as much again, dX as much again except for the first layer (its input needs none)."""
+    fwd = 2 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return 3 * fwd - 2 * batch * sizes[0] * sizes[1]
+
+
+STEP_FLOPS = {"mlp": gemm_flops([784, 256, 256, 256, 10], 64),
+              "deep": gemm_flops([32] + [64] * 20 + [10], 32)}
+
+
 def limit(workload, t):
+    if workload in STEP_FLOPS:
+        peak = med("limits", "fma_peak", "avx512", t) or med("limits", "fma_peak", "avx2", t)
+        if peak is None:
+            return None
+        floor_us = STEP_FLOPS[workload] / (peak * 1e3)
+        return (f"{floor_us:.0f} (GEMM FLOPs at FMA peak)", floor_us)
     if workload == "act":
         gb = med("limits", "relu_fwd_bwd_5stream", "f32_2^22", t)
         return None if gb is None else (f"{20.0 / gb:.2f} (5-stream relu floor)", 20.0 / gb)

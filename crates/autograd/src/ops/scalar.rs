@@ -48,6 +48,11 @@ impl Op for AddScalar {
     fn backward(&self, _ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
         Ok([Some(grad.clone())].into_iter().collect())
     }
+
+    fn backward_owned(&self, _ctx: &BackwardCtx<'_>, grad: Var) -> Result<InputGrads> {
+        // The gradient passes through unchanged: hand on this one, not a second handle.
+        Ok([Some(grad)].into_iter().collect())
+    }
 }
 
 impl Op for MulScalar {

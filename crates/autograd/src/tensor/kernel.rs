@@ -36,7 +36,9 @@ pub fn map<K: UnaryFn>(t: &Tensor, k: K) -> Tensor {
 }
 
 fn map_slice<T: Element, K: UnaryFn>(v: &[T], k: K) -> Vec<T> {
-    v.iter().map(|&x| k.eval(x)).collect()
+    let mut out = super::pool::take(v.len());
+    out.extend(v.iter().map(|&x| k.eval(x)));
+    out
 }
 
 /// `f(x)` for every element, written over `t`'s own storage when no other tensor
@@ -160,11 +162,9 @@ pub fn zip3<K: TernaryFn>(
 }
 
 fn zip3_slices<T: Element, K: TernaryFn>(x: &[T], y: &[T], z: &[T], k: K) -> Vec<T> {
-    x.iter()
-        .zip(y)
-        .zip(z)
-        .map(|((&a, &b), &c)| k.eval(a, b, c))
-        .collect()
+    let mut out = super::pool::take(x.len().min(y.len()).min(z.len()));
+    out.extend(x.iter().zip(y).zip(z).map(|((&a, &b), &c)| k.eval(a, b, c)));
+    out
 }
 
 /// Copies `t` broadcast to `shape`.
@@ -286,18 +286,21 @@ fn zip_slices<T: Element, K: BinaryFn>(
     k: K,
 ) -> Vec<T> {
     let n = out.numel();
+    let mut result = super::pool::take(n);
     if a_shape == b_shape {
-        return a.iter().zip(b).map(|(&x, &y)| k.eval(x, y)).collect();
+        result.extend(a.iter().zip(b).map(|(&x, &y)| k.eval(x, y)));
+        return result;
     }
     if b.len() == 1 && n == a.len() {
         let y = b[0];
-        return a.iter().map(|&x| k.eval(x, y)).collect();
+        result.extend(a.iter().map(|&x| k.eval(x, y)));
+        return result;
     }
     if a.len() == 1 && n == b.len() {
         let x = a[0];
-        return b.iter().map(|&y| k.eval(x, y)).collect();
+        result.extend(b.iter().map(|&y| k.eval(x, y)));
+        return result;
     }
-    let mut result = Vec::with_capacity(n);
     if n == 0 {
         return result;
     }

@@ -8,6 +8,7 @@
 mod create;
 mod display;
 pub(crate) mod kernel;
+pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod simd;
 
@@ -284,6 +285,26 @@ impl Tensor {
             .iter()
             .position(|x| !x.is_finite())
             .map(|i| (i, v[i].f64())))
+    }
+}
+
+impl Drop for Tensor {
+    /// Gives a large buffer that nothing else shares to the pool of reusable buffers
+    /// (see `tensor::pool`); everything else is freed as usual.
+    fn drop(&mut self) {
+        match &mut self.storage {
+            Storage::F32(a) if a.capacity() >= pool::POOL_MIN => {
+                if let Some(v) = Arc::get_mut(a) {
+                    pool::give(std::mem::take(v));
+                }
+            }
+            Storage::F64(a) if a.capacity() >= pool::POOL_MIN => {
+                if let Some(v) = Arc::get_mut(a) {
+                    pool::give(std::mem::take(v));
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -76,7 +76,7 @@ pub(crate) fn zip_assign<K: Binary>(a: &mut [f32], b: &[f32], k: K) {
     reason = "the output is written once without being zeroed first; set_len after every element is written"
 )]
 fn fill(n: usize, write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
-    let mut out: Vec<f32> = Vec::with_capacity(n);
+    let mut out: Vec<f32> = super::pool::take(n);
     let dst = &mut out.spare_capacity_mut()[..n];
     if n >= PARALLEL_MIN {
         dst.par_chunks_mut(CHUNK)

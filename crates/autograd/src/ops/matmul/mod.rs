@@ -305,7 +305,7 @@ fn batch_offsets(dims: &[usize], strides: &[usize]) -> Vec<usize> {
 }
 
 fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
-    let mut out = vec![T::zero(); p.out.numel()];
+    let mut out = crate::tensor::pool::zeros(p.out.numel());
     let (m, n, k) = (p.m, p.n, p.k);
     if m == 0 || n == 0 || k == 0 {
         // An empty sum is zero: k = 0 gives a zero matrix, as in PyTorch.
