@@ -2,7 +2,7 @@
 # gradflow beside PyTorch, JAX and candle on the peer benchmark's workloads, in one
 # interleaved run, and one table (docs/performance.md explains every column).
 #
-#   benches/compare.sh                    # both thread counts, 2 passes (~25 min on 2 cores)
+#   benches/compare.sh                    # both thread counts, 2 passes (~16 min on 2 cores)
 #   THREADS=2 PASSES=1 benches/compare.sh # quicker, noisier
 #
 # Env:
