@@ -121,7 +121,7 @@ pub trait Module: Send + Sync {
     /// Replaces one of the module's own buffers (loading a checkpoint).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) for a name the module has no buffer
+    /// [`Error::Config`] for a name the module has no buffer
     /// of, or a value of the wrong shape.
     fn set_buffer(&mut self, name: &str, _value: Tensor) -> Result<()> {
         Err(crate::Error::config(
@@ -178,7 +178,7 @@ pub fn named_buffers(root: &dyn Module) -> Vec<(String, Tensor)> {
 /// tree, through the owning module's [`Module::set_buffer`].
 ///
 /// # Errors
-/// [`Error::Config`](crate::Error::Config) if no module of the tree owns a buffer of
+/// [`Error::Config`] if no module of the tree owns a buffer of
 /// that name, or the value has the wrong shape.
 pub fn set_named_buffer(root: &mut dyn Module, name: &str, value: Tensor) -> Result<()> {
     fn walk(m: &mut dyn Module, rest: &str, value: Tensor) -> Result<()> {
