@@ -27,6 +27,7 @@
 //! ```
 
 use gemm::Parallelism;
+use rayon::prelude::*;
 use smallvec::SmallVec;
 
 use crate::tensor::{Storage, kernel};
@@ -311,16 +312,41 @@ fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
         // An empty sum is zero: k = 0 gives a zero matrix, as in PyTorch.
         return Ok(out);
     }
-    let parallelism = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD {
-        Parallelism::Rayon(0)
-    } else {
-        Parallelism::None
-    };
+    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD;
+    let threads = rayon::current_num_threads();
     let chunks = out.chunks_exact_mut(m * n);
     for ((dst, &oa), &ob) in chunks.zip(&p.lhs_offsets).zip(&p.rhs_offsets) {
         let lhs = a.get(oa..).unwrap_or_default();
         let rhs = b.get(ob..).unwrap_or_default();
-        gemm_into(m, n, k, dst, lhs, p.lhs, rhs, p.rhs, parallelism)?;
+        if !parallel || threads < 2 || m < 2 * threads {
+            let parallelism = if parallel {
+                Parallelism::Rayon(0)
+            } else {
+                Parallelism::None
+            };
+            gemm_into(m, n, k, dst, lhs, p.lhs, rhs, p.rhs, parallelism)?;
+            continue;
+        }
+        // One band of output rows per thread, each an independent single-threaded
+        // product (`lhs` rows r0.. times the whole `rhs`): gemm's own threading splits
+        // products with few rows (a batch of 64) poorly.
+        let band = m.div_ceil(threads);
+        dst.par_chunks_mut(band * n)
+            .enumerate()
+            .try_for_each(|(t, rows)| {
+                let lhs = lhs.get(t * band * p.lhs.row..).unwrap_or_default();
+                gemm_into(
+                    rows.len() / n,
+                    n,
+                    k,
+                    rows,
+                    lhs,
+                    p.lhs,
+                    rhs,
+                    p.rhs,
+                    Parallelism::None,
+                )
+            })?;
     }
     debug_assert_eq!(p.lhs_offsets.len(), p.batch);
     Ok(out)

@@ -204,6 +204,22 @@ fn large_matmul_takes_the_parallel_path_and_stays_exact() {
 }
 
 #[test]
+fn a_parallel_product_with_an_odd_number_of_rows_splits_into_uneven_bands() {
+    // m = 73 rows over the pool's threads: bands of unequal height, every transpose case.
+    let (m, k, n) = (73usize, 67usize, 71usize);
+    const { assert!(73 * 67 * 71 >= PARALLEL_THRESHOLD) };
+    for (ta, tb) in FLAGS {
+        let (da, db) = (
+            if ta { [k, m] } else { [m, k] },
+            if tb { [n, k] } else { [k, n] },
+        );
+        let (a, b) = (randn(&da, 7), randn(&db, 8));
+        let got = a.matmul_transposed(&b, ta, tb).unwrap().to_f64_vec();
+        assert_close(&got, &naive(&a, &b, ta, tb), 1e-12, 1e-12);
+    }
+}
+
+#[test]
 fn gemm_into_matches_a_safe_triple_loop_on_many_shapes_and_strides() {
     // Operands are read out of larger buffers with padded row or column strides, row-
     // or column-major, at sizes on both sides of the micro-kernel tiles.
