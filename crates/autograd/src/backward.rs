@@ -261,11 +261,16 @@ fn run(
                 continue;
             }
             let input_ids = nodes[i].inputs.clone();
-            let released = || Error::GraphReleased {
-                node: i,
-                op: nodes[i].name(),
+            let name = nodes[i].name();
+            let released = || Error::GraphReleased { node: i, op: name };
+            // Without `retain` the value is released after the rule anyway: move it out
+            // now rather than count one more reference to it.
+            let out_value = if retain {
+                nodes[i].value.clone()
+            } else {
+                nodes[i].value.take()
             };
-            let out_value = nodes[i].value.clone().ok_or_else(released)?;
+            let out_value = out_value.ok_or_else(released)?;
             let mut inputs: SmallVec<[Var; 2]> = SmallVec::with_capacity(input_ids.len());
             for &j in &input_ids {
                 let value = nodes[j].value.clone().ok_or_else(released)?;
@@ -299,7 +304,10 @@ fn run(
         };
         // The op is taken out of the tape while its rule runs, so the rule may record on
         // the same tape (create_graph) without holding a borrow; it is put back at once.
-        let result = op.backward(&ctx, &g);
+        // Whether the upstream gradient was finite, for anomaly reports (asked before the
+        // rule takes the gradient, which it may overwrite).
+        let g_finite = anomaly && g.value().all_finite();
+        let result = op.backward_owned(&ctx, g);
         let op_name = op.name();
         {
             let mut nodes = tape.inner.nodes.borrow_mut();
@@ -337,7 +345,7 @@ fn run(
                     ),
                 });
             }
-            if anomaly && g.value().all_finite() {
+            if g_finite {
                 if let Some((index, x)) = gj.value().first_non_finite() {
                     let nodes = tape.inner.nodes.borrow();
                     return Err(Error::NonFinite(Box::new(crate::error::Anomaly {
@@ -363,6 +371,9 @@ fn run(
 
 /// Runs the hooks registered on node `i`, each seeing the gradient the previous left.
 fn run_hooks(tape: &Tape, i: usize, g: Var) -> Result<Var> {
+    if tape.inner.hooks.borrow().is_empty() {
+        return Ok(g);
+    }
     // Taken out while they run, so a hook may use the tape.
     let Some(mut hooks) = tape.inner.hooks.borrow_mut().remove(&i) else {
         return Ok(g);
@@ -427,6 +438,44 @@ mod tests {
         let g = tape.grad(&y, &[&h, &x], false).unwrap();
         assert_eq!(g[0].value().to_f64_vec(), vec![3.0, 3.0]);
         assert_eq!(g[1].value().to_f64_vec(), vec![3.0, -6.0]);
+    }
+
+    /// Rules write their result into the upstream gradient's storage only when nothing
+    /// else holds it: a cotangent the caller keeps and a gradient a hook kept stay as
+    /// they were, in both dtypes (f32 goes through the vectorised in-place kernel).
+    #[test]
+    fn in_place_rules_leave_gradients_held_elsewhere_untouched() {
+        use std::{cell::RefCell, rc::Rc};
+        for dtype in [crate::DType::F64, crate::DType::F32] {
+            let tape = Tape::new();
+            let x = tape.var(t64(&[0.5, -1.0, 2.0], &[3]).to_dtype(dtype));
+            let h = x.mul_scalar(2.0).unwrap();
+            let a = h.tanh().unwrap();
+            let y = a.mul_scalar(3.0).unwrap();
+            let kept = Rc::new(RefCell::new(None));
+            let k = kept.clone();
+            a.register_hook(move |g| {
+                *k.borrow_mut() = Some(g.clone());
+                None
+            })
+            .unwrap();
+            let cot = crate::Var::untracked(t64(&[1.0, 2.0, -1.0], &[3]).to_dtype(dtype));
+            let g = tape.vjp(&y, &cot, &[&x], false).unwrap();
+            assert_eq!(cot.value().to_f64_vec(), vec![1.0, 2.0, -1.0]);
+            let seen = kept.borrow().as_ref().map(|t: &Tensor| t.to_f64_vec());
+            assert_eq!(seen, Some(vec![3.0, 6.0, -3.0]));
+            let want: Vec<f64> = [0.5f64, -1.0, 2.0]
+                .iter()
+                .zip([3.0, 6.0, -3.0])
+                .map(|(x, c)| c * 2.0 / (2.0 * x).cosh().powi(2))
+                .collect();
+            let rtol = if dtype == crate::DType::F64 {
+                1e-14
+            } else {
+                1e-6
+            };
+            assert_close(&g[0].value().to_f64_vec(), &want, rtol, 0.0);
+        }
     }
 
     #[test]

@@ -118,6 +118,9 @@ pub trait Element:
 
     #[doc(hidden)]
     fn view_mut(storage: &mut crate::tensor::Storage) -> Option<&mut [Self]>;
+
+    #[doc(hidden)]
+    fn pool() -> &'static crate::tensor::pool::Pool<Self>;
 }
 
 impl Element for f32 {
@@ -145,6 +148,10 @@ impl Element for f32 {
 
     fn wrap(data: Vec<Self>) -> crate::tensor::Storage {
         crate::tensor::Storage::F32(std::sync::Arc::new(data))
+    }
+
+    fn pool() -> &'static crate::tensor::pool::Pool<Self> {
+        &crate::tensor::pool::F32
     }
 
     fn view(storage: &crate::tensor::Storage) -> Option<&[Self]> {
@@ -187,6 +194,10 @@ impl Element for f64 {
 
     fn wrap(data: Vec<Self>) -> crate::tensor::Storage {
         crate::tensor::Storage::F64(std::sync::Arc::new(data))
+    }
+
+    fn pool() -> &'static crate::tensor::pool::Pool<Self> {
+        &crate::tensor::pool::F64
     }
 
     fn view(storage: &crate::tensor::Storage) -> Option<&[Self]> {

@@ -69,6 +69,18 @@ pub trait Op: 'static {
     /// # Errors
     /// Whatever the Var operations of the rule return.
     fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads>;
+
+    /// The same rule, given the upstream gradient by value. The backward pass calls this
+    /// one: a rule that overrides it may write its result into the gradient's storage
+    /// when nothing else holds it (no allocation; see [`Tensor::is_unique`]) instead of
+    /// allocating a new tensor. It must return exactly what [`Op::backward`] would. The
+    /// default calls [`Op::backward`].
+    ///
+    /// # Errors
+    /// As [`Op::backward`].
+    fn backward_owned(&self, ctx: &BackwardCtx<'_>, grad: Var) -> Result<InputGrads> {
+        self.backward(ctx, &grad)
+    }
 }
 
 /// What a gradient rule sees: the op's inputs and output as Vars, and which inputs

@@ -10,8 +10,18 @@ use crate::{Error, Result};
 pub type Dims = SmallVec<[usize; 4]>;
 
 /// The shape of a tensor: its dimension sizes, outermost first (row-major).
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
+#[derive(PartialEq, Eq, Hash, Default)]
 pub struct Shape(Dims);
+
+impl Clone for Shape {
+    /// A copy of the dimension sizes: one `memcpy` of the inline array (the derived
+    /// `SmallVec` clone goes element by element through an iterator, and every tensor
+    /// op clones a shape or two).
+    #[inline]
+    fn clone(&self) -> Self {
+        Shape(Dims::from_slice(&self.0))
+    }
+}
 
 impl Shape {
     /// A shape from dimension sizes.

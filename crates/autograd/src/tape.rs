@@ -57,9 +57,64 @@ impl Node {
     }
 }
 
+/// Nodes per chunk of [`Nodes`]: 256 nodes, about 43 KiB, below glibc's 64 KiB
+/// threshold at which freeing a block consolidates every small free block.
+const CHUNK_BITS: u32 = 8;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+/// The node arena: a list of fixed-size chunks, so recording never moves a node (a
+/// `Vec<Node>` copies every node each time it doubles, and frees ever larger blocks)
+/// and node `i` is `chunks[i / 256][i % 256]`.
+#[derive(Default)]
+pub(crate) struct Nodes {
+    chunks: Vec<Vec<Node>>,
+    len: usize,
+}
+
+impl Nodes {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn push(&mut self, node: Node) {
+        if self.len % CHUNK == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        if let Some(last) = self.chunks.last_mut() {
+            last.push(node);
+            self.len += 1;
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.chunks.clear();
+        self.len = 0;
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Node> {
+        self.chunks.iter().flatten()
+    }
+}
+
+impl std::ops::Index<usize> for Nodes {
+    type Output = Node;
+
+    #[inline]
+    fn index(&self, i: usize) -> &Node {
+        &self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Nodes {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut Node {
+        &mut self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+}
+
 pub(crate) struct TapeInner {
     pub(crate) id: u64,
-    pub(crate) nodes: RefCell<Vec<Node>>,
+    pub(crate) nodes: RefCell<Nodes>,
     pub(crate) hooks: RefCell<HashMap<usize, Vec<Hook>>>,
     no_grad_depth: Cell<usize>,
     anomaly: Cell<bool>,
@@ -105,7 +160,7 @@ impl Tape {
         Tape {
             inner: Rc::new(TapeInner {
                 id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
-                nodes: RefCell::new(Vec::new()),
+                nodes: RefCell::new(Nodes::default()),
                 hooks: RefCell::new(HashMap::new()),
                 no_grad_depth: Cell::new(0),
                 anomaly: Cell::new(false),

@@ -48,6 +48,11 @@ impl Op for AddScalar {
     fn backward(&self, _ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
         Ok([Some(grad.clone())].into_iter().collect())
     }
+
+    fn backward_owned(&self, _ctx: &BackwardCtx<'_>, grad: Var) -> Result<InputGrads> {
+        // The gradient passes through unchanged: hand on this one, not a second handle.
+        Ok([Some(grad)].into_iter().collect())
+    }
 }
 
 impl Op for MulScalar {
@@ -65,6 +70,14 @@ impl Op for MulScalar {
 
     fn backward(&self, _ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
         Ok([Some(grad.mul_scalar(self.0)?)].into_iter().collect())
+    }
+
+    fn backward_owned(&self, ctx: &BackwardCtx<'_>, grad: Var) -> Result<InputGrads> {
+        if ctx.create_graph() {
+            return self.backward(ctx, &grad);
+        }
+        let dx = kernel::map_owned(grad.into_value(), MulC(self.0));
+        Ok([Some(ctx.fused(dx))].into_iter().collect())
     }
 }
 

@@ -36,7 +36,66 @@ pub fn map<K: UnaryFn>(t: &Tensor, k: K) -> Tensor {
 }
 
 fn map_slice<T: Element, K: UnaryFn>(v: &[T], k: K) -> Vec<T> {
-    v.iter().map(|&x| k.eval(x)).collect()
+    let mut out = super::pool::take(v.len());
+    out.extend(v.iter().map(|&x| k.eval(x)));
+    out
+}
+
+/// `f(x)` for every element, written over `t`'s own storage when no other tensor
+/// shares it (no allocation), else into a new tensor as [`map`] does. Same values
+/// either way.
+pub fn map_owned<K: UnaryFn>(mut t: Tensor, k: K) -> Tensor {
+    if !t.is_unique() {
+        return map(&t, k);
+    }
+    match &mut t.storage {
+        Storage::F32(v) => map_assign(std::sync::Arc::make_mut(v).as_mut_slice(), k),
+        Storage::F64(v) => map_assign(std::sync::Arc::make_mut(v).as_mut_slice(), k),
+    }
+    t
+}
+
+fn map_assign<T: Element, K: UnaryFn>(v: &mut [T], k: K) {
+    for x in v {
+        *x = k.eval(*x);
+    }
+}
+
+/// `a := f(a, b, c)` elementwise over three tensors of one shape and dtype, writing
+/// over `a`'s storage when no other tensor shares it; otherwise as [`zip3`].
+///
+/// # Errors
+/// As [`zip3`].
+pub fn zip3_owned<K: TernaryFn>(
+    op: &'static str,
+    mut a: Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    k: K,
+) -> Result<Tensor> {
+    let same = a.shape() == b.shape()
+        && a.shape() == c.shape()
+        && a.dtype() == b.dtype()
+        && a.dtype() == c.dtype();
+    if !same || !a.is_unique() {
+        return zip3(op, &a, b, c, k);
+    }
+    match (&mut a.storage, b.storage_ref(), c.storage_ref()) {
+        (Storage::F32(x), Storage::F32(y), Storage::F32(z)) => {
+            zip3_assign(std::sync::Arc::make_mut(x).as_mut_slice(), y, z, k)
+        }
+        (Storage::F64(x), Storage::F64(y), Storage::F64(z)) => {
+            zip3_assign(std::sync::Arc::make_mut(x).as_mut_slice(), y, z, k)
+        }
+        _ => return zip3(op, &a, b, c, k),
+    }
+    Ok(a)
+}
+
+fn zip3_assign<T: Element, K: TernaryFn>(x: &mut [T], y: &[T], z: &[T], k: K) {
+    for ((a, &b), &c) in x.iter_mut().zip(y).zip(z) {
+        *a = k.eval(*a, b, c);
+    }
 }
 
 /// Checks that two tensors have the same dtype, naming `op` otherwise.
@@ -103,11 +162,9 @@ pub fn zip3<K: TernaryFn>(
 }
 
 fn zip3_slices<T: Element, K: TernaryFn>(x: &[T], y: &[T], z: &[T], k: K) -> Vec<T> {
-    x.iter()
-        .zip(y)
-        .zip(z)
-        .map(|((&a, &b), &c)| k.eval(a, b, c))
-        .collect()
+    let mut out = super::pool::take(x.len().min(y.len()).min(z.len()));
+    out.extend(x.iter().zip(y).zip(z).map(|((&a, &b), &c)| k.eval(a, b, c)));
+    out
 }
 
 /// Copies `t` broadcast to `shape`.
@@ -229,18 +286,21 @@ fn zip_slices<T: Element, K: BinaryFn>(
     k: K,
 ) -> Vec<T> {
     let n = out.numel();
+    let mut result = super::pool::take(n);
     if a_shape == b_shape {
-        return a.iter().zip(b).map(|(&x, &y)| k.eval(x, y)).collect();
+        result.extend(a.iter().zip(b).map(|(&x, &y)| k.eval(x, y)));
+        return result;
     }
     if b.len() == 1 && n == a.len() {
         let y = b[0];
-        return a.iter().map(|&x| k.eval(x, y)).collect();
+        result.extend(a.iter().map(|&x| k.eval(x, y)));
+        return result;
     }
     if a.len() == 1 && n == b.len() {
         let x = a[0];
-        return b.iter().map(|&y| k.eval(x, y)).collect();
+        result.extend(b.iter().map(|&y| k.eval(x, y)));
+        return result;
     }
-    let mut result = Vec::with_capacity(n);
     if n == 0 {
         return result;
     }

@@ -9,7 +9,9 @@ mod argmax;
 mod create;
 mod display;
 pub(crate) mod kernel;
+pub(crate) mod pool;
 pub(crate) mod reduce;
+pub(crate) mod simd;
 
 use std::sync::Arc;
 
@@ -145,6 +147,16 @@ impl Tensor {
         }
     }
 
+    /// Whether no other tensor shares this one's storage, so that writing to it
+    /// ([`Tensor::as_mut_slice`]) copies nothing. Gradient rules use it to compute in
+    /// place ([`Op::backward_owned`](crate::Op::backward_owned)).
+    pub fn is_unique(&mut self) -> bool {
+        match &mut self.storage {
+            Storage::F32(a) => Arc::get_mut(a).is_some(),
+            Storage::F64(a) => Arc::get_mut(a).is_some(),
+        }
+    }
+
     /// The data as a slice, if the tensor's dtype is `T`.
     ///
     /// # Errors
@@ -274,6 +286,26 @@ impl Tensor {
             .iter()
             .position(|x| !x.is_finite())
             .map(|i| (i, v[i].f64())))
+    }
+}
+
+impl Drop for Tensor {
+    /// Gives a large buffer that nothing else shares to the pool of reusable buffers
+    /// (see `tensor::pool`); everything else is freed as usual.
+    fn drop(&mut self) {
+        match &mut self.storage {
+            Storage::F32(a) if a.capacity() >= pool::POOL_MIN => {
+                if let Some(v) = Arc::get_mut(a) {
+                    pool::give(std::mem::take(v));
+                }
+            }
+            Storage::F64(a) if a.capacity() >= pool::POOL_MIN => {
+                if let Some(v) = Arc::get_mut(a) {
+                    pool::give(std::mem::take(v));
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //!
 //! Numerics: `alpha * expm1(x)`, exact near 0 where `e^x - 1` would cancel.
 
+use super::lanes::{self, Lanes};
 use super::{Pointwise, apply, blend, pointwise, positive_mask};
 use crate::{Element, Error, Result, Tensor, Var};
 
@@ -22,6 +23,10 @@ pub struct Elu {
 impl Pointwise for Elu {
     fn name(&self) -> &'static str {
         "elu"
+    }
+
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(self)
     }
 
     fn describe(&self) -> String {
@@ -62,6 +67,21 @@ impl Pointwise for Elu {
         let neg_part = x.mul(&Var::untracked(m.value().neg().add_scalar(1.0)))?;
         let curve = neg_part.exp()?.add_scalar(-1.0)?.mul_scalar(self.alpha)?;
         blend(&m, x, &curve)
+    }
+}
+
+/// The f32 path, in f64 lanes (see [`Lanes`]).
+impl Lanes for Elu {
+    #[inline(always)]
+    fn value(self, x: f64) -> f64 {
+        let curve = self.alpha * lanes::expm1(x);
+        if x > 0.0 { x } else { curve }
+    }
+
+    #[inline(always)]
+    fn slope(self, x: f64) -> f64 {
+        let curve = self.alpha * lanes::exp(x);
+        if x > 0.0 { 1.0 } else { curve }
     }
 }
 

@@ -19,6 +19,7 @@
 //! `f = x sigma(z)`, `f' = sigma(z) + x z' sigma'(z)`,
 //! `f'' = (2 z' + x z'') sigma'(z) + x z'^2 sigma''(z)`.
 
+use super::lanes::{self, Lanes};
 use super::{Pointwise, apply, logistic_combination, pointwise, split_constant, two_prod, two_sum};
 use crate::{Element, Result, Tensor, Var};
 
@@ -61,6 +62,10 @@ impl Pointwise for GeluTanh {
         "gelu_tanh"
     }
 
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(self)
+    }
+
     #[inline(always)]
     fn f<T: Element>(self, x: T) -> T {
         let (z, z_lo, _, _) = argument(x);
@@ -83,6 +88,34 @@ impl Pointwise for GeluTanh {
         let cubic = x.powf(3.0)?.mul_scalar(GELU_TANH_CUBIC)?;
         let u = x.add(&cubic)?.mul_scalar(SQRT_2_OVER_PI)?;
         x.mul(&u.tanh()?.add_scalar(1.0)?)?.mul_scalar(0.5)
+    }
+}
+
+/// The f32 path, in f64 lanes (see [`Lanes`]).
+impl Lanes for GeluTanh {
+    #[inline(always)]
+    fn value(self, x: f64) -> f64 {
+        // x sigma(z), z = x (A + B x^2); z's f64 rounding error is far below f32's ulp.
+        let z = x * (A.0 + B.0 * (x * x));
+        let (s, _, _) = lanes::logistic_parts(z);
+        if z < -700.0 { 0.0 } else { x * s }
+    }
+
+    #[inline(always)]
+    fn slope(self, x: f64) -> f64 {
+        // sigma(z) + x sigma'(z) z', z' = A + 3 B x^2; limits 0 and 1 beyond |z| = 700.
+        let x2 = x * x;
+        let z = x * (A.0 + B.0 * x2);
+        let dz = A.0 + 3.0 * B.0 * x2;
+        let (s, ds, _) = lanes::logistic_parts(z);
+        let v = s + x * ds * dz;
+        if z < -700.0 {
+            0.0
+        } else if z > 700.0 {
+            1.0
+        } else {
+            v
+        }
     }
 }
 

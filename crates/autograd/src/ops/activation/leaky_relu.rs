@@ -4,6 +4,7 @@
 //! `leaky_relu_backward`); `f'' = 0`. The small negative slope keeps a gradient flowing
 //! through units that plain ReLU would kill. PyTorch: `F.leaky_relu(x, negative_slope)`.
 
+use super::lanes::Lanes;
 use super::{Pointwise, apply, blend, pointwise, positive_mask};
 use crate::{Element, Error, Result, Tensor, Var};
 
@@ -17,6 +18,10 @@ pub struct LeakyRelu {
 impl Pointwise for LeakyRelu {
     fn name(&self) -> &'static str {
         "leaky_relu"
+    }
+
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(self)
     }
 
     fn describe(&self) -> String {
@@ -49,6 +54,19 @@ impl Pointwise for LeakyRelu {
     fn composite(self, x: &Var) -> Result<Var> {
         let m = positive_mask(x);
         blend(&m, x, &x.mul_scalar(self.slope)?)
+    }
+}
+
+/// The f32 path, in f64 lanes (see [`Lanes`]).
+impl Lanes for LeakyRelu {
+    #[inline(always)]
+    fn value(self, x: f64) -> f64 {
+        if x > 0.0 { x } else { x * self.slope }
+    }
+
+    #[inline(always)]
+    fn slope(self, x: f64) -> f64 {
+        if x > 0.0 { 1.0 } else { self.slope }
     }
 }
 

@@ -32,6 +32,7 @@ pub mod hardsigmoid;
 pub mod hardswish;
 pub mod hardtanh;
 pub mod identity;
+pub mod lanes;
 pub mod leaky_relu;
 pub mod log_sigmoid;
 pub mod log_softmax;
@@ -52,7 +53,10 @@ pub mod tanh;
 pub(crate) mod checks;
 
 use crate::tensor::kernel::{self, BinaryFn, TernaryFn, UnaryFn};
+use crate::tensor::simd;
 use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tape, Tensor, Var};
+
+pub use lanes::Lanes;
 
 /// A pointwise activation: value and first two derivatives as scalar kernels, and the
 /// same function composed from primitive ops.
@@ -84,6 +88,72 @@ pub trait Pointwise: Copy + 'static {
     /// # Errors
     /// The errors of the Var ops it uses.
     fn composite(self, x: &Var) -> Result<Var>;
+
+    /// The vectorised f32 path of `f` and `f'`, if the kernel has one (see [`Lanes`]):
+    /// f32 tensors then use it for the value, the derivative node and the fused
+    /// gradient, and the scalar `f` and `df` for f64. The default has none.
+    fn lanes(self) -> Option<impl Lanes> {
+        None::<lanes::NoLanes>
+    }
+}
+
+/// `f(x)` of a [`Lanes`] kernel, rounded to f32.
+#[derive(Clone, Copy)]
+struct LaneValue<L>(L);
+impl<L: Lanes> simd::Unary for LaneValue<L> {
+    #[inline(always)]
+    fn eval(self, x: f32) -> f32 {
+        self.0.value(x as f64) as f32
+    }
+}
+
+/// `f'(x)` of a [`Lanes`] kernel, rounded to f32.
+#[derive(Clone, Copy)]
+struct LaneSlope<L>(L);
+impl<L: Lanes> simd::Unary for LaneSlope<L> {
+    #[inline(always)]
+    fn eval(self, x: f32) -> f32 {
+        self.0.slope(x as f64) as f32
+    }
+}
+
+/// `g f'(x)` of a [`Lanes`] kernel, the product taken in f64 and rounded once.
+#[derive(Clone, Copy)]
+struct LaneGrad<L>(L);
+impl<L: Lanes> simd::Binary for LaneGrad<L> {
+    #[inline(always)]
+    fn eval(self, g: f32, x: f32) -> f32 {
+        (g as f64 * self.0.slope(x as f64)) as f32
+    }
+}
+
+/// `g * f'(x)` in one pass (no recording): the fused gradient of [`ActFn`].
+fn fused_grad<K: Pointwise>(k: K, g: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    if let (Some(l), Ok(gs), Ok(xs)) = (k.lanes(), g.as_slice::<f32>(), x.as_slice::<f32>()) {
+        if g.shape() == x.shape() && x.shape() == y.shape() && y.dtype() == x.dtype() {
+            return Ok(Tensor::from_kernel(
+                simd::zip(gs, xs, LaneGrad(l)),
+                x.shape().clone(),
+            ));
+        }
+    }
+    kernel::zip3(k.name(), g, x, y, GradFn(k, 1))
+}
+
+/// [`fused_grad`] written over `g`'s storage when nothing else holds it.
+fn fused_grad_owned<K: Pointwise>(k: K, mut g: Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let same = g.shape() == x.shape()
+        && x.shape() == y.shape()
+        && g.dtype() == x.dtype()
+        && y.dtype() == x.dtype();
+    if !same || !g.is_unique() {
+        return fused_grad(k, &g, x, y);
+    }
+    if let (Some(l), Ok(xs)) = (k.lanes(), x.as_slice::<f32>()) {
+        simd::zip_assign(g.as_mut_slice::<f32>()?, xs, LaneGrad(l));
+        return Ok(g);
+    }
+    kernel::zip3_owned(k.name(), g, x, y, GradFn(k, 1))
 }
 
 /// `y = f(x)` for a [`Pointwise`] kernel.
@@ -137,6 +207,9 @@ impl<K: Pointwise> TernaryFn for GradFn<K> {
 
 /// `f(x)` elementwise for a kernel (no recording).
 pub fn pointwise<K: Pointwise>(x: &Tensor, k: K) -> Tensor {
+    if let (Some(l), Ok(v)) = (k.lanes(), x.as_slice::<f32>()) {
+        return Tensor::from_kernel(simd::map(v, LaneValue(l)), x.shape().clone());
+    }
     kernel::map(x, ValueFn(k))
 }
 
@@ -156,6 +229,14 @@ pub fn pointwise_derivative<K: Pointwise>(
             &[x.shape(), y.shape()],
             "x and f(x) must have one shape",
         ));
+    }
+    if let (1, Some(l), Ok(v)) = (order, k.lanes(), x.as_slice::<f32>()) {
+        if y.dtype() == x.dtype() {
+            return Ok(Tensor::from_kernel(
+                simd::map(v, LaneSlope(l)),
+                x.shape().clone(),
+            ));
+        }
     }
     kernel::zip("activation_derivative", x, y, DerivFn(k, order))
 }
@@ -186,15 +267,18 @@ impl<K: Pointwise> Op for ActFn<K> {
             )?;
             grad.mul(&d1)?
         } else {
-            ctx.fused(kernel::zip3(
-                self.0.name(),
-                grad.value(),
-                x.value(),
-                y.value(),
-                GradFn(self.0, 1),
-            )?)
+            ctx.fused(fused_grad(self.0, grad.value(), x.value(), y.value())?)
         };
         Ok([Some(dx)].into_iter().collect())
+    }
+
+    fn backward_owned(&self, ctx: &BackwardCtx<'_>, grad: Var) -> Result<InputGrads> {
+        if ctx.create_graph() {
+            return self.backward(ctx, &grad);
+        }
+        let (x, y) = (ctx.input(0), ctx.output());
+        let dx = fused_grad_owned(self.0, grad.into_value(), x.value(), y.value())?;
+        Ok([Some(ctx.fused(dx))].into_iter().collect())
     }
 }
 

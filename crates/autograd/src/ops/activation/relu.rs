@@ -5,6 +5,7 @@
 //! `f'' = 0`. A unit whose pre-activation is negative for every input gets no gradient
 //! at all: a dead unit. PyTorch: `torch.relu`.
 
+use super::lanes::Lanes;
 use super::{Pointwise, apply, pointwise, positive_mask};
 use crate::{Element, Result, Tensor, Var};
 
@@ -15,6 +16,10 @@ pub struct Relu;
 impl Pointwise for Relu {
     fn name(&self) -> &'static str {
         "relu"
+    }
+
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(self)
     }
 
     #[inline(always)]
@@ -38,6 +43,20 @@ impl Pointwise for Relu {
 
     fn composite(self, x: &Var) -> Result<Var> {
         x.mul(&positive_mask(x))
+    }
+}
+
+/// The f32 path, in f64 lanes (see [`Lanes`]).
+impl Lanes for Relu {
+    #[inline(always)]
+    fn value(self, x: f64) -> f64 {
+        // NaN <= 0 is false: NaN passes through, as in the scalar kernel.
+        if x <= 0.0 { 0.0 } else { x }
+    }
+
+    #[inline(always)]
+    fn slope(self, x: f64) -> f64 {
+        if x > 0.0 { 1.0 } else { 0.0 }
     }
 }
 

@@ -8,6 +8,7 @@
 //! `e / (1 + e)^2`, accurate to a few ulps even where `f(x)` rounds to 1 (the textbook
 //! `y (1 - y)` returns 0 there: at `x = 20` in f32 the true value is `2.06e-9`).
 
+use super::lanes::{self, Lanes};
 use super::{
     Pointwise, apply, blend, indicator, logistic, logistic_curvature, logistic_slope, magnitude,
     pointwise,
@@ -21,6 +22,10 @@ pub struct Sigmoid;
 impl Pointwise for Sigmoid {
     fn name(&self) -> &'static str {
         "sigmoid"
+    }
+
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(self)
     }
 
     #[inline(always)]
@@ -45,6 +50,19 @@ impl Pointwise for Sigmoid {
         let upper = one_plus.powf(-1.0)?;
         let lower = e.div(&one_plus)?;
         blend(&indicator(x, |t| t >= 0.0)?, &upper, &lower)
+    }
+}
+
+/// The f32 path, in f64 lanes (see [`Lanes`]).
+impl Lanes for Sigmoid {
+    #[inline(always)]
+    fn value(self, x: f64) -> f64 {
+        lanes::logistic_parts(x).0
+    }
+
+    #[inline(always)]
+    fn slope(self, x: f64) -> f64 {
+        lanes::logistic_parts(x).1
     }
 }
 

@@ -9,6 +9,7 @@
 //! results of the left tail (`x < -87` in f32) to one rounding; `x sigma(x)` computed
 //! plainly is off by up to `|x| / 2` subnormal ulps there.
 
+use super::lanes::{self, Lanes};
 use super::{Pointwise, apply, logistic_combination, logistic_swish_curvature, pointwise};
 use crate::{Element, Result, Tensor, Var};
 
@@ -19,6 +20,10 @@ pub struct Silu;
 impl Pointwise for Silu {
     fn name(&self) -> &'static str {
         "silu"
+    }
+
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(self)
     }
 
     #[inline(always)]
@@ -40,6 +45,30 @@ impl Pointwise for Silu {
 
     fn composite(self, x: &Var) -> Result<Var> {
         x.mul(&x.sigmoid()?)
+    }
+}
+
+/// The f32 path, in f64 lanes (see [`Lanes`]).
+impl Lanes for Silu {
+    #[inline(always)]
+    fn value(self, x: f64) -> f64 {
+        // Below -700 the f64 logistic is clamped (e^-708); the exact value is 0 in f32.
+        let (s, _, _) = lanes::logistic_parts(x);
+        if x < -700.0 { 0.0 } else { x * s }
+    }
+
+    #[inline(always)]
+    fn slope(self, x: f64) -> f64 {
+        // sigma + x sigma'; beyond |x| = 700 the limits 0 and 1 (so infinities too).
+        let (s, ds, _) = lanes::logistic_parts(x);
+        let v = s + x * ds;
+        if x < -700.0 {
+            0.0
+        } else if x > 700.0 {
+            1.0
+        } else {
+            v
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! input. (PyTorch switches to the identity where `beta x > 20`, an approximation with
 //! relative error `e^-20`; here no threshold is needed.)
 
+use super::lanes::{self, Lanes};
 use super::{Pointwise, apply, indicator, logistic, logistic_slope, magnitude, pointwise};
 use crate::{Element, Error, Result, Tensor, Var};
 
@@ -19,6 +20,10 @@ pub struct Softplus {
 impl Pointwise for Softplus {
     fn name(&self) -> &'static str {
         "softplus"
+    }
+
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(self)
     }
 
     fn describe(&self) -> String {
@@ -51,6 +56,23 @@ impl Pointwise for Softplus {
             .add_scalar(1.0)?
             .log()?;
         positive.add(&tail.mul_scalar(1.0 / self.beta)?)
+    }
+}
+
+/// The f32 path, in f64 lanes (see [`Lanes`]).
+impl Lanes for Softplus {
+    #[inline(always)]
+    fn value(self, x: f64) -> f64 {
+        // max(x, 0) + ln(1 + e^-|beta x|) / beta, as the scalar kernel (a NaN propagates
+        // through the second term).
+        let e = lanes::exp(-(self.beta * x).abs());
+        let positive = if x > 0.0 { x } else { 0.0 };
+        positive + lanes::log1p_unit(e) / self.beta
+    }
+
+    #[inline(always)]
+    fn slope(self, x: f64) -> f64 {
+        lanes::logistic_parts(self.beta * x).0
     }
 }
 

@@ -6,6 +6,7 @@
 //! Numerics: `f'` is computed as `4 e / (1 + e)^2` with `e = e^-2|x|`, accurate to a few
 //! ulps everywhere; `1 - y^2` returns 0 as soon as `y` rounds to ±1 (`|x| > 9` in f32).
 
+use super::lanes::{self, Lanes};
 use super::{Pointwise, apply, indicator, magnitude, pointwise};
 use crate::{Element, Result, Tensor, Var};
 
@@ -24,6 +25,10 @@ fn tanh_slope<T: Element>(x: T) -> T {
 impl Pointwise for Tanh {
     fn name(&self) -> &'static str {
         "tanh"
+    }
+
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(self)
     }
 
     #[inline(always)]
@@ -52,6 +57,33 @@ impl Pointwise for Tanh {
                 .mul_scalar(2.0)
                 .add_scalar(-1.0),
         ))
+    }
+}
+
+/// The f32 path, in f64 lanes (see [`Lanes`]).
+impl Lanes for Tanh {
+    #[inline(always)]
+    fn value(self, x: f64) -> f64 {
+        // (1 - e) / (1 + e) with e = e^-2|x|; below |x| = 1/16, where 1 - e would lose
+        // relative precision as x -> 0, the odd Taylor series to x^9 (error < 1e-14).
+        let a = x.abs();
+        let e = lanes::exp(-(a + a));
+        let large = ((1.0 - e) / (1.0 + e)).copysign(x);
+        let x2 = x * x;
+        let small = x
+            * (1.0
+                + x2 * (-1.0 / 3.0
+                    + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
+        if a < 0.0625 { small } else { large }
+    }
+
+    #[inline(always)]
+    fn slope(self, x: f64) -> f64 {
+        // 4 e / (1 + e)^2, as the scalar kernel.
+        let a = x.abs();
+        let e = lanes::exp(-(a + a));
+        let r = 1.0 / (1.0 + e);
+        4.0 * e * r * r
     }
 }
 

@@ -194,10 +194,26 @@ fn matmul_runs_in_f32_and_matches_f64() {
 
 #[test]
 fn large_matmul_takes_the_parallel_path_and_stays_exact() {
-    // 70^3 multiply-adds is above the threshold, so gemm runs on the rayon pool.
-    const { assert!(70 * 70 * 70 >= PARALLEL_THRESHOLD) };
-    let (a, b) = (randn(&[70, 70], 5), randn(&[70, 70], 6));
+    // 110^3 multiply-adds is above the threshold, so gemm runs on the rayon pool.
+    const { assert!(110 * 110 * 110 >= PARALLEL_THRESHOLD) };
+    let (a, b) = (randn(&[110, 110], 5), randn(&[110, 110], 6));
     for (ta, tb) in FLAGS {
+        let got = a.matmul_transposed(&b, ta, tb).unwrap().to_f64_vec();
+        assert_close(&got, &naive(&a, &b, ta, tb), 1e-12, 1e-12);
+    }
+}
+
+#[test]
+fn a_parallel_product_with_an_odd_number_of_rows_splits_into_uneven_bands() {
+    // m = 123 rows over the pool's threads: bands of unequal height, every transpose case.
+    let (m, k, n) = (123usize, 97usize, 89usize);
+    const { assert!(123 * 97 * 89 >= PARALLEL_THRESHOLD) };
+    for (ta, tb) in FLAGS {
+        let (da, db) = (
+            if ta { [k, m] } else { [m, k] },
+            if tb { [n, k] } else { [k, n] },
+        );
+        let (a, b) = (randn(&da, 7), randn(&db, 8));
         let got = a.matmul_transposed(&b, ta, tb).unwrap().to_f64_vec();
         assert_close(&got, &naive(&a, &b, ta, tb), 1e-12, 1e-12);
     }

@@ -1,0 +1,295 @@
+//! Loops over f32 slices compiled for the CPU they run on, split over rayon's threads
+//! when the slice is large.
+//!
+//! The default target is the x86-64 baseline (SSE2): a loop compiled for it uses
+//! 128-bit vectors at best. Each loop here is compiled three times, for AVX-512, for
+//! AVX2 with FMA, and for the baseline, and the best the CPU supports is chosen at run
+//! time (`is_x86_feature_detected!`, cached by std). The kernels are `Copy` structs with
+//! `#[inline(always)]` methods, so they are inlined into each copy of the loop and
+//! vectorised with that copy's instruction set.
+//!
+//! Large slices (from [`PARALLEL_MIN`] elements) are cut into fixed chunks of
+//! [`CHUNK`] elements that rayon's threads take; every output element is computed by
+//! the same code whichever thread runs it, so results do not depend on the thread
+//! count or on scheduling.
+//!
+//! The `unsafe` of this module is confined to the three functions that need it: calls
+//! of `#[target_feature]` functions after the feature check, and `Vec::set_len` after
+//! every element has been written.
+
+use std::mem::MaybeUninit;
+
+use rayon::prelude::*;
+
+/// Slices at least this long are split over rayon's threads (below it, waking a second
+/// thread costs more than it saves).
+pub(crate) const PARALLEL_MIN: usize = 1 << 16;
+
+/// Elements per parallel task: 64 KiB of f32, so a task's inputs and output stay in L2.
+pub(crate) const CHUNK: usize = 1 << 14;
+
+/// `f32 -> f32`, one element.
+pub(crate) trait Unary: Copy + Send + Sync {
+    fn eval(self, x: f32) -> f32;
+}
+
+/// `(f32, f32) -> f32`, one element.
+pub(crate) trait Binary: Copy + Send + Sync {
+    fn eval(self, a: f32, b: f32) -> f32;
+}
+
+/// `k(x)` for every element of `x`, in a new vector.
+pub(crate) fn map<K: Unary>(x: &[f32], k: K) -> Vec<f32> {
+    fill(x.len(), |start, dst| {
+        map_chunk(k, &x[start..start + dst.len()], dst)
+    })
+}
+
+/// `k(a, b)` for every pair of elements of two slices of one length, in a new vector.
+pub(crate) fn zip<K: Binary>(a: &[f32], b: &[f32], k: K) -> Vec<f32> {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len().min(b.len());
+    fill(n, |start, dst| {
+        let end = start + dst.len();
+        zip_chunk(k, &a[start..end], &b[start..end], dst)
+    })
+}
+
+/// `a := k(a, b)` elementwise over two slices of one length, in place.
+pub(crate) fn zip_assign<K: Binary>(a: &mut [f32], b: &[f32], k: K) {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len().min(b.len());
+    let (a, b) = (&mut a[..n], &b[..n]);
+    if n >= PARALLEL_MIN {
+        a.par_chunks_mut(CHUNK)
+            .zip(b.par_chunks(CHUNK))
+            .for_each(|(a, b)| zip_assign_chunk(k, a, b));
+    } else {
+        zip_assign_chunk(k, a, b);
+    }
+}
+
+/// A vector of `n` elements, each written by `write(start, chunk)`, which must write
+/// every element of the chunk it is given (`chunk` starts at element `start`).
+#[expect(
+    unsafe_code,
+    reason = "the output is written once without being zeroed first; set_len after every element is written"
+)]
+fn fill(n: usize, write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
+    let mut out: Vec<f32> = super::pool::take(n);
+    let dst = &mut out.spare_capacity_mut()[..n];
+    if n >= PARALLEL_MIN {
+        dst.par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(i, chunk)| write(i * CHUNK, chunk));
+    } else {
+        write(0, dst);
+    }
+    // SAFETY: the capacity is at least `n`, and `write` has initialised every element
+    // of `dst = spare[..n]`: the chunks partition it (or `dst` is passed whole), and
+    // `map_chunk`/`zip_chunk` write each element of the chunk they are given exactly
+    // once (their loops run over the whole chunk; the input slices have its length).
+    unsafe { out.set_len(n) };
+    out
+}
+
+macro_rules! dispatch {
+    ($body:ident ($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F (checked just above), which also
+                // implies AVX2 and FMA on every CPU that has it; the function is compiled
+                // for exactly those features.
+                return unsafe { avx512::$body($($arg),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+                return unsafe { avx2::$body($($arg),*) };
+            }
+        }
+        generic::$body($($arg),*)
+    }};
+}
+
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
+fn map_chunk<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>]) {
+    dispatch!(map(k, x, dst))
+}
+
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
+fn zip_assign_chunk<K: Binary>(k: K, a: &mut [f32], b: &[f32]) {
+    dispatch!(zip_assign(k, a, b))
+}
+
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
+fn zip_chunk<K: Binary>(k: K, a: &[f32], b: &[f32], dst: &mut [MaybeUninit<f32>]) {
+    dispatch!(zip(k, a, b, dst))
+}
+
+/// The loops, written once; each module below compiles them for one instruction set.
+macro_rules! loops {
+    ($(#[$attr:meta])* ; $($unsafety:tt)?) => {
+        use std::mem::MaybeUninit;
+
+        use super::{Binary, Unary};
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn map<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>]) {
+            for (o, &v) in dst.iter_mut().zip(x) {
+                o.write(k.eval(v));
+            }
+        }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn zip<K: Binary>(
+            k: K,
+            a: &[f32],
+            b: &[f32],
+            dst: &mut [MaybeUninit<f32>],
+        ) {
+            for ((o, &u), &v) in dst.iter_mut().zip(a).zip(b) {
+                o.write(k.eval(u, v));
+            }
+        }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn zip_assign<K: Binary>(k: K, a: &mut [f32], b: &[f32]) {
+            for (u, &v) in a.iter_mut().zip(b) {
+                *u = k.eval(*u, v);
+            }
+        }
+    };
+}
+
+mod generic {
+    loops!(;);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[expect(
+    unsafe_code,
+    reason = "#[target_feature] functions are unsafe to call before Rust 1.86"
+)]
+mod avx2 {
+    loops!(#[target_feature(enable = "avx2,fma")]; unsafe);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[expect(
+    unsafe_code,
+    reason = "#[target_feature] functions are unsafe to call before Rust 1.86"
+)]
+mod avx512 {
+    loops!(#[target_feature(enable = "avx512f,avx2,fma")]; unsafe);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Copy)]
+    struct Affine;
+    impl Unary for Affine {
+        #[inline(always)]
+        fn eval(self, x: f32) -> f32 {
+            ((x as f64) * 1.5 + 0.25).exp().ln() as f32
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Prod;
+    impl Binary for Prod {
+        #[inline(always)]
+        fn eval(self, a: f32, b: f32) -> f32 {
+            a * b - 1.0
+        }
+    }
+
+    #[test]
+    fn every_instruction_set_and_every_split_gives_the_scalar_result() {
+        // Lengths below, at and above the parallel threshold, and not multiples of
+        // the chunk or of any vector width.
+        for n in [
+            0usize,
+            1,
+            7,
+            33,
+            1000,
+            PARALLEL_MIN - 1,
+            PARALLEL_MIN + CHUNK + 13,
+        ] {
+            let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+            let y: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let want_map: Vec<f32> = x.iter().map(|&v| Affine.eval(v)).collect();
+            let want_zip: Vec<f32> = x.iter().zip(&y).map(|(&a, &b)| Prod.eval(a, b)).collect();
+            assert_eq!(map(&x, Affine), want_map, "map, n = {n}");
+            assert_eq!(zip(&x, &y, Prod), want_zip, "zip, n = {n}");
+            let mut z = x.clone();
+            zip_assign(&mut z, &y, Prod);
+            assert_eq!(z, want_zip, "zip_assign, n = {n}");
+            for (isa, got_map, got_zip) in each_instruction_set(&x, &y) {
+                assert_eq!(got_map, want_map, "map, {isa}, n = {n}");
+                assert_eq!(got_zip, want_zip, "zip, {isa}, n = {n}");
+            }
+        }
+    }
+
+    /// Both loops run by every copy this CPU can execute, whatever the dispatch picks.
+    #[expect(
+        unsafe_code,
+        reason = "calls each #[target_feature] copy after checking the CPU has the feature"
+    )]
+    fn each_instruction_set(x: &[f32], y: &[f32]) -> Vec<(&'static str, Vec<f32>, Vec<f32>)> {
+        type Out<'a> = &'a mut [MaybeUninit<f32>];
+        let run = |f: &dyn Fn(Out<'_>, Out<'_>)| {
+            let mut m = vec![MaybeUninit::new(f32::NAN); x.len()];
+            let mut z = vec![MaybeUninit::new(f32::NAN); x.len()];
+            f(&mut m, &mut z);
+            // SAFETY: every element was initialised (with NaN) before the loops ran.
+            let read = |v: Vec<MaybeUninit<f32>>| {
+                v.into_iter().map(|e| unsafe { e.assume_init() }).collect()
+            };
+            (read(m), read(z))
+        };
+        let mut out = vec![];
+        let (m, z) = run(&|m, z| {
+            generic::map(Affine, x, m);
+            generic::zip(Prod, x, y, z);
+        });
+        out.push(("baseline", m, z));
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                let (m, z) = run(&|m, z| unsafe {
+                    avx2::map(Affine, x, m);
+                    avx2::zip(Prod, x, y, z);
+                });
+                out.push(("avx2", m, z));
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F (checked just above).
+                let (m, z) = run(&|m, z| unsafe {
+                    avx512::map(Affine, x, m);
+                    avx512::zip(Prod, x, y, z);
+                });
+                out.push(("avx512", m, z));
+            }
+        }
+        out
+    }
+}
