@@ -345,20 +345,18 @@ fn run(
                     ),
                 });
             }
-            if g_finite {
-                if let Some((index, x)) = gj.value().first_non_finite() {
-                    let nodes = tape.inner.nodes.borrow();
-                    return Err(Error::NonFinite(Box::new(crate::error::Anomaly {
-                        phase: "backward",
-                        node: i,
-                        op: op_name,
-                        value: format!("{x}"),
-                        index,
-                        location: nodes[i].location.to_string(),
-                        scope: nodes[i].scope.as_ref().map(|s| s.to_string()),
-                        input_shapes: input_ids.iter().map(|&j| nodes[j].shape.clone()).collect(),
-                    })));
-                }
+            if g_finite && let Some((index, x)) = gj.value().first_non_finite() {
+                let nodes = tape.inner.nodes.borrow();
+                return Err(Error::NonFinite(Box::new(crate::error::Anomaly {
+                    phase: "backward",
+                    node: i,
+                    op: op_name,
+                    value: format!("{x}"),
+                    index,
+                    location: nodes[i].location.to_string(),
+                    scope: nodes[i].scope.as_ref().map(|s| s.to_string()),
+                    input_shapes: input_ids.iter().map(|&j| nodes[j].shape.clone()).collect(),
+                })));
             }
             grads[j] = Some(match grads[j].take() {
                 None => gj,

@@ -224,13 +224,13 @@ pub fn merge(inputs: &[PathBuf]) -> Result<StudyResults> {
             Some(_) => {}
         }
         for run in r.runs {
-            if let Some(prev) = runs.get(&run.index) {
-                if !prev.same_as(&run) {
-                    return Err(Error::config(
-                        "merge",
-                        format!("run {} appears twice with different results", run.id),
-                    ));
-                }
+            if let Some(prev) = runs.get(&run.index)
+                && !prev.same_as(&run)
+            {
+                return Err(Error::config(
+                    "merge",
+                    format!("run {} appears twice with different results", run.id),
+                ));
             }
             runs.insert(run.index, run);
         }

@@ -29,14 +29,14 @@ fn check(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<[usize; 4]> {
             format!("the input has {c} channels but the filters expect {wc}"),
         ));
     }
-    if let Some(b) = b {
-        if b.dims() != [o] {
-            return Err(Error::shape(
-                "conv2d",
-                &[w.shape(), b.shape()],
-                format!("the bias must have shape [{o}], one value per filter"),
-            ));
-        }
+    if let Some(b) = b
+        && b.dims() != [o]
+    {
+        return Err(Error::shape(
+            "conv2d",
+            &[w.shape(), b.shape()],
+            format!("the bias must have shape [{o}], one value per filter"),
+        ));
     }
     Ok([o, c, kh, kw])
 }

@@ -46,7 +46,7 @@ fn infer_shape(op: &'static str, from: &Shape, dims: &[isize]) -> Result<Shape> 
     }
     let mut out: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = unknown {
-        if known == 0 || from.numel() % known != 0 {
+        if known == 0 || !from.numel().is_multiple_of(known) {
             return Err(Error::shape(
                 op,
                 &[from],

@@ -33,14 +33,13 @@ pub(crate) static F64: Pool<f64> = Mutex::new(Vec::new());
 /// An empty vector with capacity for `n` elements: a kept buffer of exactly that
 /// capacity when there is one, else a new allocation.
 pub(crate) fn take<T: Element>(n: usize) -> Vec<T> {
-    if n >= POOL_MIN {
-        if let Ok(mut kept) = T::pool().lock() {
-            if let Some(i) = kept.iter().position(|v| v.capacity() == n) {
-                let mut v = kept.swap_remove(i);
-                v.clear();
-                return v;
-            }
-        }
+    if n >= POOL_MIN
+        && let Ok(mut kept) = T::pool().lock()
+        && let Some(i) = kept.iter().position(|v| v.capacity() == n)
+    {
+        let mut v = kept.swap_remove(i);
+        v.clear();
+        return v;
     }
     Vec::with_capacity(n)
 }

@@ -187,13 +187,13 @@ impl Conv2d {
             ));
         }
         check_geometry([kh, kw], stride)?;
-        if let Some(b) = &bias {
-            if b.dims() != [o] {
-                return Err(Error::config(
-                    "Conv2d",
-                    format!("the bias must be [{o}], got {}", b.shape()),
-                ));
-            }
+        if let Some(b) = &bias
+            && b.dims() != [o]
+        {
+            return Err(Error::config(
+                "Conv2d",
+                format!("the bias must be [{o}], got {}", b.shape()),
+            ));
         }
         Ok(Conv2d {
             weight: Param::new(weight),

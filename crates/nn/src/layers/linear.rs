@@ -56,13 +56,13 @@ impl Linear {
                 format!("the weight must be [out, in], got {}", weight.shape()),
             ));
         };
-        if let Some(b) = &bias {
-            if b.dims() != [out] {
-                return Err(Error::config(
-                    "Linear",
-                    format!("the bias must be [{out}], got {}", b.shape()),
-                ));
-            }
+        if let Some(b) = &bias
+            && b.dims() != [out]
+        {
+            return Err(Error::config(
+                "Linear",
+                format!("the bias must be [{out}], got {}", b.shape()),
+            ));
         }
         Ok(Linear {
             weight: Param::new(weight),

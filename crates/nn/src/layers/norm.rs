@@ -311,13 +311,13 @@ impl BatchNorm1d {
     ) -> Result<BatchNorm1d> {
         check_features("BatchNorm1d", features)?;
         check_eps("BatchNorm1d", eps)?;
-        if let Some(m) = momentum {
-            if !(0.0..=1.0).contains(&m) {
-                return Err(Error::config(
-                    "BatchNorm1d",
-                    format!("momentum must be in [0, 1] (got {m})"),
-                ));
-            }
+        if let Some(m) = momentum
+            && !(0.0..=1.0).contains(&m)
+        {
+            return Err(Error::config(
+                "BatchNorm1d",
+                format!("momentum must be in [0, 1] (got {m})"),
+            ));
         }
         let (weight, bias) = affine_params(features, affine, dtype);
         Ok(BatchNorm1d {

@@ -104,7 +104,7 @@ impl ProbeConfig {
 
     /// Whether `step` is one to record.
     pub fn records(&self, step: usize) -> bool {
-        step == 0 || (self.every > 0 && step % self.every == 0)
+        step == 0 || (self.every > 0 && step.is_multiple_of(self.every))
     }
 }
 

@@ -129,13 +129,15 @@ impl<L: Lanes> simd::Binary for LaneGrad<L> {
 
 /// `g * f'(x)` in one pass (no recording): the fused gradient of [`ActFn`].
 fn fused_grad<K: Pointwise>(k: K, g: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
-    if let (Some(l), Ok(gs), Ok(xs)) = (k.lanes(), g.as_slice::<f32>(), x.as_slice::<f32>()) {
-        if g.shape() == x.shape() && x.shape() == y.shape() && y.dtype() == x.dtype() {
-            return Ok(Tensor::from_kernel(
-                simd::zip(gs, xs, LaneGrad(l)),
-                x.shape().clone(),
-            ));
-        }
+    if let (Some(l), Ok(gs), Ok(xs)) = (k.lanes(), g.as_slice::<f32>(), x.as_slice::<f32>())
+        && g.shape() == x.shape()
+        && x.shape() == y.shape()
+        && y.dtype() == x.dtype()
+    {
+        return Ok(Tensor::from_kernel(
+            simd::zip(gs, xs, LaneGrad(l)),
+            x.shape().clone(),
+        ));
     }
     kernel::zip3(k.name(), g, x, y, GradFn(k, 1))
 }
@@ -230,13 +232,13 @@ pub fn pointwise_derivative<K: Pointwise>(
             "x and f(x) must have one shape",
         ));
     }
-    if let (1, Some(l), Ok(v)) = (order, k.lanes(), x.as_slice::<f32>()) {
-        if y.dtype() == x.dtype() {
-            return Ok(Tensor::from_kernel(
-                simd::map(v, LaneSlope(l)),
-                x.shape().clone(),
-            ));
-        }
+    if let (1, Some(l), Ok(v)) = (order, k.lanes(), x.as_slice::<f32>())
+        && y.dtype() == x.dtype()
+    {
+        return Ok(Tensor::from_kernel(
+            simd::map(v, LaneSlope(l)),
+            x.shape().clone(),
+        ));
     }
     kernel::zip("activation_derivative", x, y, DerivFn(k, order))
 }
