@@ -4,6 +4,24 @@
 use gradflow_autograd::{Element, Tensor};
 use serde::{Deserialize, Serialize};
 
+/// Evaluates `$body` with `$v` bound to the tensor's data as a slice of its own dtype
+/// (`&[f64]` or `&[f32]`), so each statistic is written once, generic over `Element`,
+/// and dispatched here.
+macro_rules! with_data {
+    ($t:expr, |$v:ident| $body:expr) => {{
+        let t: &Tensor = $t;
+        if let Ok($v) = t.as_slice::<f64>() {
+            $body
+        } else if let Ok($v) = t.as_slice::<f32>() {
+            $body
+        } else {
+            let owned = t.to_f64_vec();
+            let $v = owned.as_slice();
+            $body
+        }
+    }};
+}
+
 /// Counts of values in fixed bins, plus what fell outside them (nothing is dropped).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Histogram {
@@ -125,11 +143,7 @@ impl Bins {
 
     /// The histogram of every element of `t`.
     pub(crate) fn of_tensor(&self, t: &Tensor) -> Histogram {
-        match (t.as_slice::<f64>(), t.as_slice::<f32>()) {
-            (Ok(v), _) => self.of_slice(v),
-            (_, Ok(v)) => self.of_slice(v),
-            _ => self.of_slice(&t.to_f64_vec()),
-        }
+        with_data!(t, |v| self.of_slice(v))
     }
 
     fn of_slice<T: Element>(&self, v: &[T]) -> Histogram {
@@ -314,11 +328,7 @@ impl LogBins {
 
     /// The histogram of `log10 |x|` over every element of `t`.
     pub(crate) fn of_tensor(&self, t: &Tensor) -> Histogram {
-        match (t.as_slice::<f64>(), t.as_slice::<f32>()) {
-            (Ok(v), _) => self.of_slice(v),
-            (_, Ok(v)) => self.of_slice(v),
-            _ => self.of_slice(&t.to_f64_vec()),
-        }
+        with_data!(t, |v| self.of_slice(v))
     }
 
     fn of_slice<T: Element>(&self, v: &[T]) -> Histogram {
@@ -391,11 +401,7 @@ impl Summary {
     /// computed from values scaled by a power of two (exact) near `1 / max |x|`, so
     /// it neither underflows nor overflows.
     pub fn of(t: &Tensor) -> Summary {
-        match (t.as_slice::<f64>(), t.as_slice::<f32>()) {
-            (Ok(v), _) => summary_of(v),
-            (_, Ok(v)) => summary_of(v),
-            _ => summary_of(&t.to_f64_vec()),
-        }
+        with_data!(t, |v| summary_of(v))
     }
 }
 
@@ -542,19 +548,15 @@ pub(crate) fn unit_fractions2(
     };
     let mut hits_a = vec![0usize; units];
     let mut hits_b = vec![0usize; units];
-    match (derivative.as_slice::<f64>(), derivative.as_slice::<f32>()) {
-        (Ok(v), _) => tally(v, units, inner, &pred_a, &pred_b, &mut hits_a, &mut hits_b),
-        (_, Ok(v)) => tally(v, units, inner, &pred_a, &pred_b, &mut hits_a, &mut hits_b),
-        _ => tally(
-            &derivative.to_f64_vec(),
-            units,
-            inner,
-            &pred_a,
-            &pred_b,
-            &mut hits_a,
-            &mut hits_b,
-        ),
-    }
+    with_data!(derivative, |v| tally(
+        v,
+        units,
+        inner,
+        &pred_a,
+        &pred_b,
+        &mut hits_a,
+        &mut hits_b
+    ));
     let per_unit = (n * inner).max(1) as f64;
     let fractions = |hits: Vec<usize>| hits.into_iter().map(|h| h as f64 / per_unit).collect();
     (fractions(hits_a), fractions(hits_b))
