@@ -136,31 +136,3 @@ fn too_large_a_learning_rate_kills_relu_units_but_not_leaky_ones() {
     assert!(leaky.iter().all(|r| r.2.is_finite()), "{leaky:?}");
     assert!(leaky.iter().all(|r| r.1 == 0.0), "{leaky:?}");
 }
-
-#[test]
-#[ignore = "exploration: prints dead fractions for several learning rates (LRS=0.1,2 to choose) and seeds"]
-fn sweep_learning_rates_and_seeds() {
-    let lrs: Vec<f64> = std::env::var("LRS")
-        .map(|s| s.split(',').map(|v| v.parse().unwrap()).collect())
-        .unwrap_or_else(|_| vec![0.1, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]);
-    for lr in lrs {
-        for seed in 0..8 {
-            let r = run(Activation::Relu, lr, seed);
-            let l = run(Activation::LeakyRelu { slope: 0.01 }, lr, seed);
-            let dead: Vec<String> = r.iter().map(|(_, d, _)| format!("{d:.2}")).collect();
-            let leaky_max = l.iter().map(|x| x.1).fold(0.0, f64::max);
-            let pts: Vec<(f64, f64)> = r.iter().map(|x| (x.0 as f64, x.1)).collect();
-            let half = r.len() / 2;
-            println!(
-                "lr {lr} seed {seed}: relu dead {} slope/100 steps {:.3} halves {:.2} {:.2} loss {:.3} -> {:.3}; leaky max dead {leaky_max}, loss {:.3}",
-                dead.join(" "),
-                100.0 * slope(&pts),
-                mean_dead(&r[1..=half]),
-                mean_dead(&r[half + 1..]),
-                r[0].2,
-                r[r.len() - 1].2,
-                l[l.len() - 1].2
-            );
-        }
-    }
-}
