@@ -847,13 +847,12 @@ fn fused_pass<T: Element>(v: &[T], k: f64) -> Fused {
     let mut abs = [0.0; WIDE];
     let mut max = [0.0f64; WIDE];
     let mut zeros = [0.0; WIDE];
-    let chunks = v.chunks_exact(WIDE);
-    let rest = chunks.remainder();
+    let (chunks, rest) = v.as_chunks::<WIDE>();
     // One loop over the lanes per statistic, so that each becomes one vector operation
     // (written as one loop over all of them, the vectoriser pairs up statistics
     // instead of lanes).
     for c in chunks {
-        let x: [f64; WIDE] = std::array::from_fn(|i| c.get(i).map_or(0.0, |x| x.f64()));
+        let x: [f64; WIDE] = c.map(|x| x.f64());
         let d: [f64; WIDE] = std::array::from_fn(|i| x[i] - k);
         let a: [f64; WIDE] = std::array::from_fn(|i| x[i].abs());
         for i in 0..WIDE {
