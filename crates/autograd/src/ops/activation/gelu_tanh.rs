@@ -107,7 +107,8 @@ impl Lanes for GeluTanh {
         let x2 = x * x;
         let z = x * (A.0 + B.0 * x2);
         let dz = A.0 + 3.0 * B.0 * x2;
-        let (s, ds, _) = lanes::logistic_parts(z);
+        // The precise logistic: this slope has a root, where the sum cancels.
+        let (s, ds, _) = lanes::logistic_parts_precise(z);
         let v = s + x * ds * dz;
         if z < -700.0 {
             0.0

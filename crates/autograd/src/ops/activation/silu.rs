@@ -60,7 +60,8 @@ impl Lanes for Silu {
     #[inline(always)]
     fn slope(self, x: f64) -> f64 {
         // sigma + x sigma'; beyond |x| = 700 the limits 0 and 1 (so infinities too).
-        let (s, ds, _) = lanes::logistic_parts(x);
+        // The precise logistic: this slope has a root, where the sum cancels.
+        let (s, ds, _) = lanes::logistic_parts_precise(x);
         let v = s + x * ds;
         if x < -700.0 {
             0.0

@@ -64,17 +64,14 @@ impl Pointwise for Tanh {
 impl Lanes for Tanh {
     #[inline(always)]
     fn value(self, x: f64) -> f64 {
-        // (1 - e) / (1 + e) with e = e^-2|x|; below |x| = 1/16, where 1 - e would lose
-        // relative precision as x -> 0, the odd Taylor series to x^9 (error < 1e-14).
+        // tanh|x| = (1 - e) / (1 + e) with e = e^-2|x|, and 1 - e = -expm1(-2|x|) from
+        // the same exponential's parts: no cancellation as x -> 0, so no separate
+        // series is needed there.
         let a = x.abs();
-        let e = lanes::exp(-(a + a));
-        let large = ((1.0 - e) / (1.0 + e)).copysign(x);
-        let x2 = x * x;
-        let small = x
-            * (1.0
-                + x2 * (-1.0 / 3.0
-                    + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
-        if a < 0.0625 { small } else { large }
+        let (p, s) = lanes::exp_parts(-(a + a));
+        let e = s.mul_add(p, s);
+        let one_minus_e = -s.mul_add(p, s - 1.0);
+        (one_minus_e * lanes::recip(1.0 + e)).copysign(x)
     }
 
     #[inline(always)]
@@ -82,7 +79,7 @@ impl Lanes for Tanh {
         // 4 e / (1 + e)^2, as the scalar kernel.
         let a = x.abs();
         let e = lanes::exp(-(a + a));
-        let r = 1.0 / (1.0 + e);
+        let r = lanes::recip(1.0 + e);
         4.0 * e * r * r
     }
 }
