@@ -307,8 +307,8 @@ fn run(
         // Whether the upstream gradient was finite, for anomaly reports (asked before the
         // rule takes the gradient, which it may overwrite).
         let g_finite = anomaly && g.value().all_finite();
-        let result = op.backward_owned(&ctx, g);
-        let op_name = op.name();
+        let result = op.get().backward_owned(&ctx, g);
+        let op_name = op.get().name();
         {
             let mut nodes = tape.inner.nodes.borrow_mut();
             nodes[i].op = Some(op);

@@ -10,8 +10,27 @@ use crate::{Error, Result};
 pub type Dims = SmallVec<[usize; 4]>;
 
 /// The shape of a tensor: its dimension sizes, outermost first (row-major).
-#[derive(PartialEq, Eq, Hash, Default)]
+#[derive(Default)]
 pub struct Shape(Dims);
+
+impl PartialEq for Shape {
+    /// Element by element, inline: the derived comparison calls `memcmp`, which for the
+    /// one to four dimensions of almost every shape costs more than the comparison (and
+    /// every recorded op and gradient compares shapes).
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(other.0.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl Eq for Shape {}
+
+impl std::hash::Hash for Shape {
+    /// The dimension sizes as a slice (what the derived hash did, consistent with `eq`).
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.as_slice().hash(state);
+    }
+}
 
 impl Clone for Shape {
     /// A copy of the dimension sizes: one `memcpy` of the inline array (the derived
