@@ -250,7 +250,10 @@ fn run(
             continue;
         };
         g = run_hooks(tape, i, g)?;
-        let (kind, op, inputs, output, input_ids) = {
+        // Filled in place inside the borrow below rather than returned from it: a Var is
+        // about a hundred bytes, and every move of these is a copy, per node.
+        let mut inputs: SmallVec<[Var; 2]> = SmallVec::new();
+        let (kind, op, output, input_ids) = {
             let mut nodes = tape.inner.nodes.borrow_mut();
             let kind = nodes[i].kind;
             if kind != NodeKind::Op {
@@ -271,7 +274,6 @@ fn run(
                 nodes[i].value.take()
             };
             let out_value = out_value.ok_or_else(released)?;
-            let mut inputs: SmallVec<[Var; 2]> = SmallVec::with_capacity(input_ids.len());
             for &j in &input_ids {
                 let value = nodes[j].value.clone().ok_or_else(released)?;
                 inputs.push(if create_graph {
@@ -289,7 +291,7 @@ fn run(
                 op: "backward",
                 reason: format!("node {i} is running its own gradient rule re-entrantly"),
             })?;
-            (kind, op, inputs, output, input_ids)
+            (kind, op, output, input_ids)
         };
         debug_assert_eq!(kind, NodeKind::Op);
         if is_target(i, kind) {

@@ -33,12 +33,22 @@ impl std::hash::Hash for Shape {
 }
 
 impl Clone for Shape {
-    /// A copy of the dimension sizes: one `memcpy` of the inline array (the derived
-    /// `SmallVec` clone goes element by element through an iterator, and every tensor
-    /// op clones a shape or two).
+    /// A copy of the dimension sizes. Every tensor op clones a shape or two: up to four
+    /// dimensions are copied as one fixed-size array, in registers (the derived
+    /// `SmallVec` clone goes element by element through an iterator, and a copy of
+    /// `len` elements is a call to `memcpy`).
     #[inline]
     fn clone(&self) -> Self {
-        Shape(Dims::from_slice(&self.0))
+        let d = &self.0;
+        let buf = match d.len() {
+            0 => [0; 4],
+            1 => [d[0], 0, 0, 0],
+            2 => [d[0], d[1], 0, 0],
+            3 => [d[0], d[1], d[2], 0],
+            4 => [d[0], d[1], d[2], d[3]],
+            _ => return Shape(Dims::from_slice(d)),
+        };
+        Shape(Dims::from_buf_and_len(buf, d.len()))
     }
 }
 

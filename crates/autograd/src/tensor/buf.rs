@@ -19,9 +19,12 @@ pub struct Buf<T, const N: usize>(Repr<T, N>);
 
 #[derive(Clone)]
 enum Repr<T, const N: usize> {
-    /// The first `len` elements of `data` (the rest are zeros and never read).
+    /// The first `len` elements of `data` (the rest are zeros and never read). `len`
+    /// is a `u32`, not a `u8`, so that both fields sit at aligned offsets: with a byte
+    /// the copies of a clone overlapped and stalled store forwarding, a tenth of a
+    /// recorded op's time.
     Inline {
-        len: u8,
+        len: u32,
         data: [T; N],
     },
     Heap(Arc<Vec<T>>),
@@ -35,7 +38,7 @@ impl<T: Element, const N: usize> Buf<T, N> {
             let mut data = [T::zero(); N];
             data[..v.len()].copy_from_slice(&v);
             return Buf(Repr::Inline {
-                len: v.len() as u8,
+                len: v.len() as u32,
                 data,
             });
         }
@@ -53,7 +56,10 @@ impl<T: Element, const N: usize> Buf<T, N> {
             for (d, x) in data[..n].iter_mut().zip(it) {
                 *d = x;
             }
-            return Buf(Repr::Inline { len: n as u8, data });
+            return Buf(Repr::Inline {
+                len: n as u32,
+                data,
+            });
         }
         let mut v = super::pool::take(n);
         v.extend(it);
@@ -65,7 +71,10 @@ impl<T: Element, const N: usize> Buf<T, N> {
         if n <= N {
             let mut data = [T::zero(); N];
             data[..n].fill(x);
-            return Buf(Repr::Inline { len: n as u8, data });
+            return Buf(Repr::Inline {
+                len: n as u32,
+                data,
+            });
         }
         Buf(Repr::Heap(Arc::new(vec![x; n])))
     }
@@ -74,7 +83,7 @@ impl<T: Element, const N: usize> Buf<T, N> {
     #[inline]
     pub(crate) fn make_mut(&mut self) -> &mut [T] {
         match &mut self.0 {
-            Repr::Inline { len, data } => &mut data[..usize::from(*len)],
+            Repr::Inline { len, data } => &mut data[..*len as usize],
             Repr::Heap(a) => Arc::make_mut(a).as_mut_slice(),
         }
     }
@@ -114,7 +123,7 @@ impl<T, const N: usize> std::ops::Deref for Buf<T, N> {
     #[inline]
     fn deref(&self) -> &[T] {
         match &self.0 {
-            Repr::Inline { len, data } => &data[..usize::from(*len)],
+            Repr::Inline { len, data } => &data[..*len as usize],
             Repr::Heap(a) => a.as_slice(),
         }
     }
