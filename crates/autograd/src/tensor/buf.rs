@@ -21,8 +21,9 @@ pub struct Buf<T, const N: usize>(Repr<T, N>);
 enum Repr<T, const N: usize> {
     /// The first `len` elements of `data` (the rest are zeros and never read). `len`
     /// is a `u32`, not a `u8`, so that both fields sit at aligned offsets: with a byte
-    /// the copies of a clone overlapped and stalled store forwarding, a tenth of a
-    /// recorded op's time.
+    /// the copies of a clone overlapped and stalled store forwarding (`Tensor::clone`
+    /// was 12% of a profile of the 10,000-op chain; a `u32` made the chain about 4%
+    /// faster).
     Inline {
         len: u32,
         data: [T; N],
