@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use smallvec::SmallVec;
 
 use crate::op::BackwardCtx;
+use crate::op_box::OpBox;
 use crate::tape::NodeKind;
 use crate::{Error, Gradients, Result, Tape, Var};
 
@@ -250,7 +251,13 @@ fn run(
             continue;
         };
         g = run_hooks(tape, i, g)?;
-        let (kind, op, inputs, output, input_ids) = {
+        // Filled in place inside the borrow below rather than returned from it: a Var is
+        // about a hundred bytes, and every move of these is a copy, per node.
+        let mut inputs: SmallVec<[Var; 2]> = SmallVec::new();
+        let output: Var;
+        let op: OpBox;
+        let input_ids: SmallVec<[usize; 2]>;
+        let kind = {
             let mut nodes = tape.inner.nodes.borrow_mut();
             let kind = nodes[i].kind;
             if kind != NodeKind::Op {
@@ -260,7 +267,7 @@ fn run(
                 }
                 continue;
             }
-            let input_ids = nodes[i].inputs.clone();
+            input_ids = copy_ids(&nodes[i].inputs);
             let name = nodes[i].name();
             let released = || Error::GraphReleased { node: i, op: name };
             // Without `retain` the value is released after the rule anyway: move it out
@@ -271,7 +278,6 @@ fn run(
                 nodes[i].value.take()
             };
             let out_value = out_value.ok_or_else(released)?;
-            let mut inputs: SmallVec<[Var; 2]> = SmallVec::with_capacity(input_ids.len());
             for &j in &input_ids {
                 let value = nodes[j].value.clone().ok_or_else(released)?;
                 inputs.push(if create_graph {
@@ -280,22 +286,28 @@ fn run(
                     Var::untracked(value)
                 });
             }
-            let output = if create_graph {
+            output = if create_graph {
                 Var::tracked(out_value, tape.clone(), i, true)
             } else {
                 Var::untracked(out_value)
             };
-            let op = nodes[i].op.take().ok_or_else(|| Error::BadGradient {
+            op = nodes[i].op.take().ok_or_else(|| Error::BadGradient {
                 op: "backward",
                 reason: format!("node {i} is running its own gradient rule re-entrantly"),
             })?;
-            (kind, op, inputs, output, input_ids)
+            kind
         };
         debug_assert_eq!(kind, NodeKind::Op);
         if is_target(i, kind) {
             found.insert(i, g.clone());
         }
-        let needs_grad: SmallVec<[bool; 4]> = input_ids.iter().map(|&j| needs[j]).collect();
+        let needs_grad: SmallVec<[bool; 4]> = match *input_ids {
+            // A fixed-size array for the one and two inputs of almost every op: the
+            // generic `collect` into a SmallVec is an out-of-line loop, per node.
+            [a] => SmallVec::from_buf_and_len([needs[a], false, false, false], 1),
+            [a, b] => SmallVec::from_buf_and_len([needs[a], needs[b], false, false], 2),
+            _ => input_ids.iter().map(|&j| needs[j]).collect(),
+        };
         let ctx = BackwardCtx {
             inputs: &inputs,
             output: &output,
@@ -307,8 +319,8 @@ fn run(
         // Whether the upstream gradient was finite, for anomaly reports (asked before the
         // rule takes the gradient, which it may overwrite).
         let g_finite = anomaly && g.value().all_finite();
-        let result = op.backward_owned(&ctx, g);
-        let op_name = op.name();
+        let result = op.get().backward_owned(&ctx, g);
+        let op_name = op.get().name();
         {
             let mut nodes = tape.inner.nodes.borrow_mut();
             nodes[i].op = Some(op);
@@ -365,6 +377,18 @@ fn run(
         }
     }
     Ok(found)
+}
+
+/// A copy of a node's input ids: as a fixed-size array for the one or two inputs of
+/// almost every op (a SmallVec's `clone` goes through its generic, out-of-line
+/// `extend`, a measurable part of a recorded op's backward cost).
+fn copy_ids(ids: &SmallVec<[usize; 2]>) -> SmallVec<[usize; 2]> {
+    match **ids {
+        [] => SmallVec::new(),
+        [a] => SmallVec::from_buf_and_len([a, 0], 1),
+        [a, b] => SmallVec::from_buf([a, b]),
+        _ => SmallVec::from_slice(ids),
+    }
 }
 
 /// Runs the hooks registered on node `i`, each seeing the gradient the previous left.

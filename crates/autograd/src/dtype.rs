@@ -114,6 +114,12 @@ pub trait Element:
     fn wrap(data: Vec<Self>) -> crate::tensor::Storage;
 
     #[doc(hidden)]
+    fn wrap_iter(n: usize, it: impl Iterator<Item = Self>) -> crate::tensor::Storage;
+
+    #[doc(hidden)]
+    fn wrap_filled(n: usize, x: Self) -> crate::tensor::Storage;
+
+    #[doc(hidden)]
     fn view(storage: &crate::tensor::Storage) -> Option<&[Self]>;
 
     #[doc(hidden)]
@@ -147,7 +153,16 @@ impl Element for f32 {
     }
 
     fn wrap(data: Vec<Self>) -> crate::tensor::Storage {
-        crate::tensor::Storage::F32(std::sync::Arc::new(data))
+        crate::tensor::Storage::F32(crate::tensor::Buf::from_vec(data))
+    }
+
+    #[inline]
+    fn wrap_iter(n: usize, it: impl Iterator<Item = Self>) -> crate::tensor::Storage {
+        crate::tensor::Storage::F32(crate::tensor::Buf::from_iter_exact(n, it))
+    }
+
+    fn wrap_filled(n: usize, x: Self) -> crate::tensor::Storage {
+        crate::tensor::Storage::F32(crate::tensor::Buf::filled(n, x))
     }
 
     fn pool() -> &'static crate::tensor::pool::Pool<Self> {
@@ -163,7 +178,7 @@ impl Element for f32 {
 
     fn view_mut(storage: &mut crate::tensor::Storage) -> Option<&mut [Self]> {
         match storage {
-            crate::tensor::Storage::F32(v) => Some(std::sync::Arc::make_mut(v).as_mut_slice()),
+            crate::tensor::Storage::F32(v) => Some(v.make_mut()),
             crate::tensor::Storage::F64(_) => None,
         }
     }
@@ -193,7 +208,16 @@ impl Element for f64 {
     }
 
     fn wrap(data: Vec<Self>) -> crate::tensor::Storage {
-        crate::tensor::Storage::F64(std::sync::Arc::new(data))
+        crate::tensor::Storage::F64(crate::tensor::Buf::from_vec(data))
+    }
+
+    #[inline]
+    fn wrap_iter(n: usize, it: impl Iterator<Item = Self>) -> crate::tensor::Storage {
+        crate::tensor::Storage::F64(crate::tensor::Buf::from_iter_exact(n, it))
+    }
+
+    fn wrap_filled(n: usize, x: Self) -> crate::tensor::Storage {
+        crate::tensor::Storage::F64(crate::tensor::Buf::filled(n, x))
     }
 
     fn pool() -> &'static crate::tensor::pool::Pool<Self> {
@@ -209,7 +233,7 @@ impl Element for f64 {
 
     fn view_mut(storage: &mut crate::tensor::Storage) -> Option<&mut [Self]> {
         match storage {
-            crate::tensor::Storage::F64(v) => Some(std::sync::Arc::make_mut(v).as_mut_slice()),
+            crate::tensor::Storage::F64(v) => Some(v.make_mut()),
             crate::tensor::Storage::F32(_) => None,
         }
     }

@@ -41,7 +41,7 @@ impl Tape {
                 label: n
                     .op
                     .as_ref()
-                    .map_or_else(|| n.name().to_string(), |op| op.describe()),
+                    .map_or_else(|| n.name().to_string(), |op| op.get().describe()),
                 shape: n.shape.clone(),
                 dtype: n.dtype,
                 inputs: n.inputs.to_vec(),

@@ -60,6 +60,7 @@ pub mod export;
 pub mod gradcheck;
 mod gradients;
 mod op;
+mod op_box;
 pub mod ops;
 mod shape;
 mod tape;

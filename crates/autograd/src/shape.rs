@@ -10,16 +10,45 @@ use crate::{Error, Result};
 pub type Dims = SmallVec<[usize; 4]>;
 
 /// The shape of a tensor: its dimension sizes, outermost first (row-major).
-#[derive(PartialEq, Eq, Hash, Default)]
+#[derive(Default)]
 pub struct Shape(Dims);
 
+impl PartialEq for Shape {
+    /// Element by element, inline: the derived comparison calls `memcmp`, which for the
+    /// one to four dimensions of almost every shape costs more than the comparison (and
+    /// every recorded op and gradient compares shapes).
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(other.0.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl Eq for Shape {}
+
+impl std::hash::Hash for Shape {
+    /// The dimension sizes as a slice (what the derived hash did, consistent with `eq`).
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.as_slice().hash(state);
+    }
+}
+
 impl Clone for Shape {
-    /// A copy of the dimension sizes: one `memcpy` of the inline array (the derived
-    /// `SmallVec` clone goes element by element through an iterator, and every tensor
-    /// op clones a shape or two).
+    /// A copy of the dimension sizes. Every tensor op clones a shape or two: up to four
+    /// dimensions are copied as one fixed-size array, in registers (the derived
+    /// `SmallVec` clone goes element by element through an iterator, and a copy of
+    /// `len` elements is a call to `memcpy`).
     #[inline]
     fn clone(&self) -> Self {
-        Shape(Dims::from_slice(&self.0))
+        let d = &self.0;
+        let buf = match d.len() {
+            0 => [0; 4],
+            1 => [d[0], 0, 0, 0],
+            2 => [d[0], d[1], 0, 0],
+            3 => [d[0], d[1], d[2], 0],
+            4 => [d[0], d[1], d[2], d[3]],
+            _ => return Shape(Dims::from_slice(d)),
+        };
+        Shape(Dims::from_buf_and_len(buf, d.len()))
     }
 }
 

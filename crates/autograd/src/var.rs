@@ -185,7 +185,7 @@ impl Var {
                 None => tape.push_constant(v.value.clone(), location),
             })
             .collect();
-        let id = tape.push_op(Box::new(op), ids, value.clone(), location);
+        let id = tape.push_op(crate::op_box::OpBox::new(op), ids, value.clone(), location);
         Ok(Var::tracked(value, tape.clone(), id, true))
     }
 

@@ -3,6 +3,8 @@
 //!
 //! The constant lives in the op, not on the tape, so `x * 0.5` costs one node.
 
+use smallvec::smallvec;
+
 use crate::tensor::kernel::{self, UnaryFn};
 use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tensor, Var};
 
@@ -46,12 +48,12 @@ impl Op for AddScalar {
     }
 
     fn backward(&self, _ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
-        Ok([Some(grad.clone())].into_iter().collect())
+        Ok(smallvec![Some(grad.clone())])
     }
 
     fn backward_owned(&self, _ctx: &BackwardCtx<'_>, grad: Var) -> Result<InputGrads> {
         // The gradient passes through unchanged: hand on this one, not a second handle.
-        Ok([Some(grad)].into_iter().collect())
+        Ok(smallvec![Some(grad)])
     }
 }
 
@@ -69,7 +71,7 @@ impl Op for MulScalar {
     }
 
     fn backward(&self, _ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
-        Ok([Some(grad.mul_scalar(self.0)?)].into_iter().collect())
+        Ok(smallvec![Some(grad.mul_scalar(self.0)?)])
     }
 
     fn backward_owned(&self, ctx: &BackwardCtx<'_>, grad: Var) -> Result<InputGrads> {
@@ -77,7 +79,7 @@ impl Op for MulScalar {
             return self.backward(ctx, &grad);
         }
         let dx = kernel::map_owned(grad.into_value(), MulC(self.0));
-        Ok([Some(ctx.fused(dx))].into_iter().collect())
+        Ok(smallvec![Some(ctx.fused(dx))])
     }
 }
 

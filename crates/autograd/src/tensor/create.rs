@@ -11,8 +11,8 @@ impl Tensor {
         let shape = shape.into();
         let n = shape.numel();
         match dtype {
-            DType::F32 => Tensor::from_kernel(vec![value as f32; n], shape),
-            DType::F64 => Tensor::from_kernel(vec![value; n], shape),
+            DType::F32 => Tensor::from_storage(f32::wrap_filled(n, value as f32), shape),
+            DType::F64 => Tensor::from_storage(f64::wrap_filled(n, value), shape),
         }
     }
 

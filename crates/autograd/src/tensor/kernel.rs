@@ -29,16 +29,11 @@ pub trait TernaryFn: Copy {
 
 /// `f(x)` for every element.
 pub fn map<K: UnaryFn>(t: &Tensor, k: K) -> Tensor {
+    let shape = t.shape().clone();
     match t.storage_ref() {
-        Storage::F32(v) => Tensor::from_kernel(map_slice(v, k), t.shape().clone()),
-        Storage::F64(v) => Tensor::from_kernel(map_slice(v, k), t.shape().clone()),
+        Storage::F32(v) => Tensor::from_iter_kernel(shape, v.iter().map(|&x| k.eval(x))),
+        Storage::F64(v) => Tensor::from_iter_kernel(shape, v.iter().map(|&x| k.eval(x))),
     }
-}
-
-fn map_slice<T: Element, K: UnaryFn>(v: &[T], k: K) -> Vec<T> {
-    let mut out = super::pool::take(v.len());
-    out.extend(v.iter().map(|&x| k.eval(x)));
-    out
 }
 
 /// `f(x)` for every element, written over `t`'s own storage when no other tensor
@@ -49,8 +44,8 @@ pub fn map_owned<K: UnaryFn>(mut t: Tensor, k: K) -> Tensor {
         return map(&t, k);
     }
     match &mut t.storage {
-        Storage::F32(v) => map_assign(std::sync::Arc::make_mut(v).as_mut_slice(), k),
-        Storage::F64(v) => map_assign(std::sync::Arc::make_mut(v).as_mut_slice(), k),
+        Storage::F32(v) => map_assign(v.make_mut(), k),
+        Storage::F64(v) => map_assign(v.make_mut(), k),
     }
     t
 }
@@ -81,12 +76,8 @@ pub fn zip3_owned<K: TernaryFn>(
         return zip3(op, &a, b, c, k);
     }
     match (&mut a.storage, b.storage_ref(), c.storage_ref()) {
-        (Storage::F32(x), Storage::F32(y), Storage::F32(z)) => {
-            zip3_assign(std::sync::Arc::make_mut(x).as_mut_slice(), y, z, k)
-        }
-        (Storage::F64(x), Storage::F64(y), Storage::F64(z)) => {
-            zip3_assign(std::sync::Arc::make_mut(x).as_mut_slice(), y, z, k)
-        }
+        (Storage::F32(x), Storage::F32(y), Storage::F32(z)) => zip3_assign(x.make_mut(), y, z, k),
+        (Storage::F64(x), Storage::F64(y), Storage::F64(z)) => zip3_assign(x.make_mut(), y, z, k),
         _ => return zip3(op, &a, b, c, k),
     }
     Ok(a)
@@ -118,14 +109,36 @@ pub fn zip<K: BinaryFn>(op: &'static str, a: &Tensor, b: &Tensor, k: K) -> Resul
     same_dtype(op, a, b)?;
     let out = Shape::broadcast(op, a.shape(), b.shape())?;
     Ok(match (a.storage_ref(), b.storage_ref()) {
-        (Storage::F32(x), Storage::F32(y)) => {
-            Tensor::from_kernel(zip_slices(x, a.shape(), y, b.shape(), &out, k), out)
-        }
-        (Storage::F64(x), Storage::F64(y)) => {
-            Tensor::from_kernel(zip_slices(x, a.shape(), y, b.shape(), &out, k), out)
-        }
+        (Storage::F32(x), Storage::F32(y)) => zip_tensor(x, a.shape(), y, b.shape(), out, k),
+        (Storage::F64(x), Storage::F64(y)) => zip_tensor(x, a.shape(), y, b.shape(), out, k),
         _ => unreachable!("dtypes were checked equal above"),
     })
+}
+
+/// [`zip`] over slices: the same-shape and scalar cases written straight into the
+/// output's storage (inline for a small tensor), general broadcasting through
+/// [`zip_slices`].
+fn zip_tensor<T: Element, K: BinaryFn>(
+    a: &[T],
+    a_shape: &Shape,
+    b: &[T],
+    b_shape: &Shape,
+    out: Shape,
+    k: K,
+) -> Tensor {
+    let n = out.numel();
+    if a_shape == b_shape {
+        return Tensor::from_iter_kernel(out, a.iter().zip(b).map(|(&x, &y)| k.eval(x, y)));
+    }
+    if b.len() == 1 && n == a.len() {
+        let y = b[0];
+        return Tensor::from_iter_kernel(out, a.iter().map(|&x| k.eval(x, y)));
+    }
+    if a.len() == 1 && n == b.len() {
+        let x = a[0];
+        return Tensor::from_iter_kernel(out, b.iter().map(|&y| k.eval(x, y)));
+    }
+    Tensor::from_kernel(zip_slices(a, a_shape, b, b_shape, &out, k), out)
 }
 
 /// `f(a, b, c)` elementwise over three tensors of one shape (no broadcasting): the
@@ -152,19 +165,25 @@ pub fn zip3<K: TernaryFn>(
     let shape = a.shape().clone();
     Ok(match (a.storage_ref(), b.storage_ref(), c.storage_ref()) {
         (Storage::F32(x), Storage::F32(y), Storage::F32(z)) => {
-            Tensor::from_kernel(zip3_slices(x, y, z, k), shape)
+            Tensor::from_iter_kernel(shape, zip3_iter(x, y, z, k))
         }
         (Storage::F64(x), Storage::F64(y), Storage::F64(z)) => {
-            Tensor::from_kernel(zip3_slices(x, y, z, k), shape)
+            Tensor::from_iter_kernel(shape, zip3_iter(x, y, z, k))
         }
         _ => unreachable!("dtypes were checked equal above"),
     })
 }
 
-fn zip3_slices<T: Element, K: TernaryFn>(x: &[T], y: &[T], z: &[T], k: K) -> Vec<T> {
-    let mut out = super::pool::take(x.len().min(y.len()).min(z.len()));
-    out.extend(x.iter().zip(y).zip(z).map(|((&a, &b), &c)| k.eval(a, b, c)));
-    out
+fn zip3_iter<'a, T: Element, K: TernaryFn + 'a>(
+    x: &'a [T],
+    y: &'a [T],
+    z: &'a [T],
+    k: K,
+) -> impl Iterator<Item = T> + 'a {
+    x.iter()
+        .zip(y)
+        .zip(z)
+        .map(move |((&a, &b), &c)| k.eval(a, b, c))
 }
 
 /// Copies `t` broadcast to `shape`.
@@ -287,20 +306,6 @@ fn zip_slices<T: Element, K: BinaryFn>(
 ) -> Vec<T> {
     let n = out.numel();
     let mut result = super::pool::take(n);
-    if a_shape == b_shape {
-        result.extend(a.iter().zip(b).map(|(&x, &y)| k.eval(x, y)));
-        return result;
-    }
-    if b.len() == 1 && n == a.len() {
-        let y = b[0];
-        result.extend(a.iter().map(|&x| k.eval(x, y)));
-        return result;
-    }
-    if a.len() == 1 && n == b.len() {
-        let x = a[0];
-        result.extend(b.iter().map(|&y| k.eval(x, y)));
-        return result;
-    }
     if n == 0 {
         return result;
     }

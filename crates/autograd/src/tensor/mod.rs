@@ -6,6 +6,7 @@
 //! and the generic kernels they share.
 
 mod argmax;
+mod buf;
 mod create;
 mod display;
 pub(crate) mod kernel;
@@ -13,24 +14,28 @@ pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod simd;
 
-use std::sync::Arc;
+#[doc(hidden)]
+pub use buf::Buf;
 
 use crate::{DType, Element, Error, Result, Shape};
 
-/// Shared, immutable element storage. Cloning a tensor clones the `Arc`, not the data.
+/// Element storage: inline up to 16 bytes, else shared (cloning a tensor clones the
+/// `Arc`, not the data).
 #[doc(hidden)]
 #[derive(Clone)]
 pub enum Storage {
     /// `f32` data.
-    F32(Arc<Vec<f32>>),
+    F32(Buf<f32, 4>),
     /// `f64` data.
-    F64(Arc<Vec<f64>>),
+    F64(Buf<f64, 2>),
 }
 
 /// An n-dimensional array with a runtime [`DType`].
 ///
 /// Always contiguous and row-major. Clones are cheap: they share the storage, which is
-/// copied only when one of them is written to (copy on write).
+/// copied only when one of them is written to (copy on write). A tensor of at most 16
+/// bytes of data (four `f32` or two `f64`) holds its elements inline instead, and a
+/// clone copies them.
 ///
 /// ```
 /// use gradflow_autograd::{Tensor, DType};
@@ -52,11 +57,11 @@ macro_rules! with_slice {
     ($tensor:expr, |$v:ident| $body:expr) => {
         match $tensor.storage_ref() {
             $crate::tensor::Storage::F32(data) => {
-                let $v: &[f32] = data.as_slice();
+                let $v: &[f32] = data;
                 $body
             }
             $crate::tensor::Storage::F64(data) => {
-                let $v: &[f64] = data.as_slice();
+                let $v: &[f64] = data;
                 $body
             }
         }
@@ -75,6 +80,19 @@ impl Tensor {
     /// Wraps a vector produced by a kernel whose length is `shape.numel()` by construction.
     pub(crate) fn from_kernel<T: Element>(data: Vec<T>, shape: Shape) -> Tensor {
         Tensor::from_storage(T::wrap(data), shape)
+    }
+
+    /// A tensor of `shape` whose `shape.numel()` elements `it` yields, written straight
+    /// into the storage (inline for a small tensor: no allocation).
+    #[inline]
+    pub(crate) fn from_iter_kernel<T: Element>(
+        shape: Shape,
+        it: impl Iterator<Item = T>,
+    ) -> Tensor {
+        Tensor {
+            storage: T::wrap_iter(shape.numel(), it),
+            shape,
+        }
     }
 
     pub(crate) fn storage_ref(&self) -> &Storage {
@@ -107,7 +125,7 @@ impl Tensor {
 
     /// A 0-dimensional tensor holding one value.
     pub fn scalar<T: Element>(value: T) -> Tensor {
-        Tensor::from_kernel(vec![value], Shape::scalar())
+        Tensor::from_iter_kernel(Shape::scalar(), std::iter::once(value))
     }
 
     /// The shape.
@@ -138,11 +156,13 @@ impl Tensor {
         }
     }
 
-    /// Whether two tensors share the same storage (clones of one another).
+    /// Whether two tensors share the same storage (clones of one another). A tensor
+    /// whose elements are inline (at most 16 bytes of them) shares them with no other
+    /// tensor, its clones included: they hold copies.
     pub fn shares_storage_with(&self, other: &Tensor) -> bool {
         match (&self.storage, &other.storage) {
-            (Storage::F32(a), Storage::F32(b)) => Arc::ptr_eq(a, b),
-            (Storage::F64(a), Storage::F64(b)) => Arc::ptr_eq(a, b),
+            (Storage::F32(a), Storage::F32(b)) => a.same_memory(b),
+            (Storage::F64(a), Storage::F64(b)) => a.same_memory(b),
             _ => false,
         }
     }
@@ -152,8 +172,8 @@ impl Tensor {
     /// place ([`Op::backward_owned`](crate::Op::backward_owned)).
     pub fn is_unique(&mut self) -> bool {
         match &mut self.storage {
-            Storage::F32(a) => Arc::get_mut(a).is_some(),
-            Storage::F64(a) => Arc::get_mut(a).is_some(),
+            Storage::F32(a) => a.is_unique(),
+            Storage::F64(a) => a.is_unique(),
         }
     }
 
@@ -294,17 +314,16 @@ impl Drop for Tensor {
     /// (see `tensor::pool`); everything else is freed as usual.
     fn drop(&mut self) {
         match &mut self.storage {
-            Storage::F32(a) if a.capacity() >= pool::POOL_MIN => {
-                if let Some(v) = Arc::get_mut(a) {
-                    pool::give(std::mem::take(v));
+            Storage::F32(a) => {
+                if let Some(v) = a.take_poolable(pool::POOL_MIN) {
+                    pool::give(v);
                 }
             }
-            Storage::F64(a) if a.capacity() >= pool::POOL_MIN => {
-                if let Some(v) = Arc::get_mut(a) {
-                    pool::give(std::mem::take(v));
+            Storage::F64(a) => {
+                if let Some(v) = a.take_poolable(pool::POOL_MIN) {
+                    pool::give(v);
                 }
             }
-            _ => {}
         }
     }
 }
