@@ -664,11 +664,14 @@ pub struct Summary {
 impl Summary {
     /// The summary of every element of `t`.
     ///
-    /// Sums are accumulated in four interleaved partial sums (element `i` goes to
-    /// partial sum `i mod 4`), added pairwise at the end: the passes vectorise, and the
-    /// rounding error is that of a sum of `n / 4` terms instead of `n`. The norm is
-    /// computed from values scaled by a power of two (exact) near `1 / max |x|`, so
-    /// it neither underflows nor overflows.
+    /// One pass in the common case: sums accumulated in eight interleaved partial sums
+    /// (element `i` goes to partial sum `i mod 8`), added pairwise at the end, so the
+    /// pass vectorises and the rounding error is that of a sum of `n / 8` terms; the
+    /// variance from deviations from the first element (the shifted-data formula).
+    /// Data far from that shift, not finite, or with a largest `|x|` outside
+    /// `[2^-400, 2^400]` get two passes instead: deviations from the mean, and a norm
+    /// from values scaled by a power of two (exact) near `1 / max |x|`, so that it
+    /// neither underflows nor overflows.
     pub fn of(t: &Tensor) -> Summary {
         with_data!(t, |v| summary_of(v))
     }
