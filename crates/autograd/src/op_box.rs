@@ -10,13 +10,20 @@
 //! bytes: writing the op in [`OpBox::new`], reading it in [`OpBox::get`], and
 //! dropping it.
 
+use std::cell::UnsafeCell;
 use std::marker::PhantomData;
 use std::mem::{MaybeUninit, align_of, size_of};
 
 use crate::Op;
 
 /// The inline bytes: 16 of them, aligned to 8.
-type Slot = [MaybeUninit<u64>; 2];
+type Bytes = [MaybeUninit<u64>; 2];
+
+/// The inline bytes in an `UnsafeCell`: an op may mutate itself through `&self` (a
+/// `Cell` counter in a custom op), which is only allowed through a shared reference
+/// when the bytes it lives in are inside an `UnsafeCell`, as in a `Box` they are not
+/// behind a shared reference to the node at all.
+type Slot = UnsafeCell<Bytes>;
 
 /// An op, inline when it fits in [`Slot`], else boxed.
 pub(crate) struct OpBox {
@@ -30,13 +37,13 @@ enum Repr {
     /// `slot` holds a value of the op type that `cast` was instantiated for.
     Inline {
         slot: Slot,
-        cast: fn(*mut Slot) -> *mut dyn Op,
+        cast: fn(*mut Bytes) -> *mut dyn Op,
     },
     Boxed(Box<dyn Op>),
 }
 
 /// Views the inline bytes as the op type `O` they were written as.
-fn cast<O: Op>(slot: *mut Slot) -> *mut dyn Op {
+fn cast<O: Op>(slot: *mut Bytes) -> *mut dyn Op {
     slot.cast::<O>() as *mut dyn Op
 }
 
@@ -48,12 +55,12 @@ impl OpBox {
     )]
     pub(crate) fn new<O: Op>(op: O) -> OpBox {
         let repr = if size_of::<O>() <= size_of::<Slot>() && align_of::<O>() <= align_of::<Slot>() {
-            let mut slot: Slot = [MaybeUninit::uninit(); 2];
+            let slot: Slot = UnsafeCell::new([MaybeUninit::uninit(); 2]);
             // SAFETY: the branch condition: an `O` fits in `slot`, whose alignment (8)
             // is a multiple of `O`'s (alignments are powers of two), so the pointer is
             // valid and aligned for one `O`. `slot` is uninitialised bytes, nothing to
             // drop is overwritten.
-            unsafe { (&raw mut slot).cast::<O>().write(op) };
+            unsafe { slot.get().cast::<O>().write(op) };
             Repr::Inline {
                 slot,
                 cast: cast::<O>,
@@ -73,11 +80,12 @@ impl OpBox {
         match &self.repr {
             Repr::Inline { slot, cast } => {
                 // SAFETY: `slot` holds an initialised value of the type `cast` was
-                // instantiated for (`new` wrote it; nothing writes the slot after), so
-                // the cast pointer is valid and aligned for reads for as long as `self`
-                // is borrowed. `cast` only reinterprets the pointer; nothing is written
-                // through it.
-                unsafe { &*cast((slot as *const Slot).cast_mut()) }
+                // instantiated for (`new` wrote it; only `drop` ends it), so the cast
+                // pointer is valid and aligned for as long as `self` is borrowed. `cast`
+                // only reinterprets the pointer. The op may mutate itself through the
+                // `&dyn Op` (interior mutability); the bytes are in an `UnsafeCell`, so
+                // that is allowed behind this shared borrow.
+                unsafe { &*cast(slot.get()) }
             }
             Repr::Boxed(op) => &**op,
         }
@@ -91,7 +99,7 @@ impl Drop for OpBox {
             // SAFETY: `slot` holds an initialised value of the type `cast` was
             // instantiated for (see `get`), dropped exactly once: here, when the box
             // goes, after which the bytes are never read again.
-            unsafe { std::ptr::drop_in_place(cast(slot)) };
+            unsafe { std::ptr::drop_in_place(cast(slot.get_mut())) };
         }
     }
 }
@@ -145,6 +153,37 @@ mod tests {
         assert_eq!(drops.get(), 0);
         drop(b);
         assert_eq!(drops.get(), 1);
+    }
+
+    /// An inline op that changes itself through `&self`.
+    struct Counting {
+        calls: Cell<u64>,
+    }
+
+    impl Op for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        fn forward(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
+            Ok(inputs[0].clone())
+        }
+        fn backward(&self, _ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
+            Ok([Some(grad.clone())].into_iter().collect())
+        }
+        fn describe(&self) -> String {
+            self.calls.set(self.calls.get() + 1);
+            format!("counting{}", self.calls.get())
+        }
+    }
+
+    #[test]
+    fn an_inline_op_may_mutate_itself_through_a_shared_borrow() {
+        let b = OpBox::new(Counting {
+            calls: Cell::new(0),
+        });
+        assert!(matches!(b.repr, Repr::Inline { .. }));
+        assert_eq!(b.get().describe(), "counting1");
+        assert_eq!(b.get().describe(), "counting2");
     }
 
     #[test]
