@@ -227,25 +227,19 @@ impl Slots {
     }
 
     /// Counts a block of slots held as floats (small non-negative integers, exact),
-    /// converted to integers first in a loop of their own (it vectorises), then
-    /// counted [`SPLIT`] at a time.
+    /// converted to integers first in a loop of their own (it vectorises).
     #[inline(always)]
     fn add_block(&mut self, block: &[f64]) {
         let mut index = [0u32; 256];
         for (i, &s) in index.iter_mut().zip(block) {
             *i = s as u32;
         }
-        self.add_indices(&index[..block.len().min(256)]);
-    }
-
-    /// Counts a block of slots, [`SPLIT`] at a time (consecutive values go to
-    /// different copies).
-    #[inline(always)]
-    fn add_indices(&mut self, index: &[u32]) {
-        let quads = index.chunks_exact(SPLIT);
-        let rest = quads.remainder();
-        for q in quads {
-            for (copy, &slot) in q.iter().enumerate() {
+        // SPLIT at a time: consecutive values go to different copies, without a
+        // modulo per value; whole groups first, so their inner loop is unrolled.
+        let groups = index[..block.len().min(256)].chunks_exact(SPLIT);
+        let rest = groups.remainder();
+        for group in groups {
+            for (copy, &slot) in group.iter().enumerate() {
                 if let Some(c) = self.counts.get_mut(slot as usize * SPLIT + copy) {
                     *c += 1;
                 }
@@ -312,68 +306,6 @@ struct Thresholds {
     /// Whether some binade holds two or more thresholds (edges closer than a factor
     /// of two): then a value may pass several thresholds past its start.
     crowded: bool,
-    /// What a value needs to know about its binade, by biased binary exponent (2048
-    /// entries), when the thresholds are not crowded.
-    binades: Vec<Binade>,
-}
-
-/// A binade `[2^e, 2^(e+1))` (with the subnormals and zero for `e = 0`, infinity and
-/// NaN for the last) seen from the thresholds, for a bin found with one comparison.
-#[derive(Clone, Copy, Debug)]
-struct Binade {
-    /// How many thresholds lie at or below the binade's smallest number.
-    start: u32,
-    /// The threshold inside the binade, NaN if there is none (at most one when the
-    /// thresholds are not crowded).
-    inside: f64,
-    /// Values in `[near_lo, near_hi]` are within [`CLOSE`] of a threshold and binned
-    /// by their logarithm. NaN where no such interval meets the binade; the whole
-    /// binade where two or more do.
-    near_lo: f64,
-    near_hi: f64,
-}
-
-impl Binade {
-    /// The table of every binade, for thresholds `t` (increasing, positive, normal).
-    fn table(t: &[f64], start: &[usize]) -> Vec<Binade> {
-        (0..2048u64)
-            .map(|e| {
-                let first = start.get(e as usize).copied().unwrap_or(t.len());
-                let start = u32::try_from(first).unwrap_or(u32::MAX);
-                if e == 2047 {
-                    return Binade {
-                        start,
-                        inside: f64::NAN,
-                        near_lo: f64::NAN,
-                        near_hi: f64::NAN,
-                    };
-                }
-                let lo = if e == 0 { 0.0 } else { f64::from_bits(e << 52) };
-                let hi = f64::from_bits((e + 1) << 52);
-                let inside = t
-                    .get(first)
-                    .copied()
-                    .filter(|&v| v < hi)
-                    .unwrap_or(f64::NAN);
-                let near: Vec<(f64, f64)> = t
-                    .iter()
-                    .map(|&v| (v * (1.0 - CLOSE), v * (1.0 + CLOSE)))
-                    .filter(|&(a, b)| b >= lo && a < hi)
-                    .collect();
-                let (near_lo, near_hi) = match near.as_slice() {
-                    [] => (f64::NAN, f64::NAN),
-                    [one] => *one,
-                    _ => (0.0, f64::INFINITY),
-                };
-                Binade {
-                    start,
-                    inside,
-                    near_lo,
-                    near_hi,
-                }
-            })
-            .collect()
-    }
 }
 
 /// Relative distance from a threshold within which a value is binned by its logarithm.
@@ -413,7 +345,6 @@ impl LogBins {
             close_above.extend(t.iter().map(|v| v * (1.0 + CLOSE)));
             let mut close_below: Vec<f64> = t.iter().map(|v| v * (1.0 - CLOSE)).collect();
             close_below.push(f64::NAN);
-            let binades = Binade::table(&t, &start);
             let mut t = t;
             t.push(f64::NAN);
             Thresholds {
@@ -422,7 +353,6 @@ impl LogBins {
                 close_below,
                 start,
                 crowded,
-                binades,
             }
         });
         LogBins { bins, fast }
@@ -446,14 +376,9 @@ impl LogBins {
         // the first edge, n (all of them) above the last.
         let n = th.t.len() - 1;
         if self.bins.uniform
-            && let Ok(nan_slot) = u32::try_from(n + 1)
+            && let Ok(near_slot) = u32::try_from(n + 1)
         {
-            return self.by_polynomial(v, nan_slot, h);
-        }
-        if !th.crowded
-            && let (Ok(nan_slot), Some(table)) = (u32::try_from(n + 1), th.binades.get(..2048))
-        {
-            return self.by_binade(v, table, nan_slot, h);
+            return self.by_polynomial(v, near_slot, h);
         }
         let mut slots = Slots::new(n + 1);
         for (k, x) in v.iter().enumerate() {
@@ -492,11 +417,12 @@ impl LogBins {
     /// for the mantissa, [`log2_mantissa`]), with no branch and no table, so the loop
     /// vectorises. Values whose approximate position is within the polynomial's error
     /// of an edge (a fraction of about `1e-7 / width` of them) are binned from
-    /// `log10 |x|` exactly as [`Histogram::of`] does afterwards. Zero and subnormal
-    /// values are below every edge (the fast path is only used when the thresholds are
-    /// normal), infinity above.
+    /// `log10 |x|` exactly as [`Histogram::of`] does afterwards, and so are NaNs; slot
+    /// `near_slot`, after the `above` slot, marks them. Zero and subnormal values are
+    /// below every edge (the fast path is only used when the thresholds are normal),
+    /// infinity above.
     #[inline(always)]
-    fn by_polynomial<T: Element>(&self, v: &[T], nan_slot: u32, mut h: Histogram) -> Histogram {
+    fn by_polynomial<T: Element>(&self, v: &[T], near_slot: u32, mut h: Histogram) -> Histogram {
         let bins = &self.bins;
         let scale = bins.bins as f64 / (bins.hi - bins.lo);
         let lo = bins.lo;
@@ -504,7 +430,6 @@ impl LogBins {
         // In units of bins: the polynomial's error, and a margin for the rounding of
         // the position (of magnitude below 2^11 / scale bins) and of `log10`.
         let margin = LOG2_MANTISSA_ERROR * std::f64::consts::LOG10_2 * scale + 1e-9;
-        let near_slot = nan_slot + 1;
         let near_f = f64::from(near_slot);
         let mut slots = Slots::new(near_slot as usize + 1);
         // Slots as floats (exact small integers), chosen by one select: NaN and values
@@ -536,71 +461,10 @@ impl LogBins {
                 }
             }
         }
-        finish_with_near(slots, &mut h);
+        // The values too close to call were counted one by one above.
+        slots.counts.truncate(near_slot as usize * SPLIT);
+        slots.finish(&mut h, false);
         h
-    }
-
-    /// [`LogBins::of_slice`] where no binade holds two thresholds: each value's slot
-    /// is its binade's start plus one comparison, found for a block of values without
-    /// branches (a loop that vectorises), then counted. Slot `nan_slot` counts NaN,
-    /// `nan_slot + 1` marks values too close to a threshold, binned afterwards by
-    /// their logarithm.
-    #[inline(always)]
-    fn by_binade<T: Element>(
-        &self,
-        v: &[T],
-        table: &[Binade],
-        nan_slot: u32,
-        mut h: Histogram,
-    ) -> Histogram {
-        let near_slot = nan_slot + 1;
-        let mut slots = Slots::new(near_slot as usize + 1);
-        let mut block = [0u32; 256];
-        for chunk in v.chunks(block.len()) {
-            let mut any_near = false;
-            for (slot, x) in block.iter_mut().zip(chunk) {
-                let a = x.f64().abs();
-                // The sign bit is clear: the exponent is below 2048.
-                let b = table[(a.to_bits() >> 52) as usize & 2047];
-                let near = a >= b.near_lo && a <= b.near_hi;
-                any_near |= near;
-                let i = b.start + u32::from(a >= b.inside);
-                *slot = if a.is_nan() {
-                    nan_slot
-                } else if near {
-                    near_slot
-                } else {
-                    i
-                };
-            }
-            slots.add_indices(&block[..chunk.len()]);
-            if any_near {
-                for x in chunk {
-                    let a = x.f64().abs();
-                    let b = table[(a.to_bits() >> 52) as usize & 2047];
-                    if a >= b.near_lo && a <= b.near_hi {
-                        self.bins.count(&mut h, a.log10());
-                    }
-                }
-            }
-        }
-        finish_with_near(slots, &mut h);
-        h
-    }
-}
-
-/// Adds counts by slot (below, each bin, above, NaN, then values too close to an edge,
-/// which were binned one by one and are dropped here) into `h`.
-fn finish_with_near(slots: Slots, h: &mut Histogram) {
-    let mut totals = slots.totals();
-    totals.pop();
-    h.nan += totals.pop().unwrap_or(0);
-    if let [below, inside @ .., above] = totals.as_slice() {
-        h.below += below;
-        h.above += above;
-        for (c, s) in h.counts.iter_mut().zip(inside) {
-            *c += s;
-        }
     }
 }
 
@@ -1304,7 +1168,8 @@ mod tests {
             crate::probe::ProbeConfig::default().grad_log10_edges,
             (0..=40).map(|i| -10.0 + 0.25 * i as f64).collect(),
             vec![-30.0, -7.5, -3.0, -2.9, 0.0, 1.0],
-            // Unequal and never two in one binade: the table of binades.
+            // Unequal and never two in one binade: one comparison past the binade's
+            // start.
             vec![-20.0, -7.5, -3.0, 0.0, 1.0],
             // 10^-400 underflows: the general path.
             vec![-400.0, 0.0, 400.0],
