@@ -122,26 +122,11 @@ fn little_endian_bytes(t: &Tensor) -> Result<Vec<u8>> {
 const MAX_LISTED: usize = 8;
 
 fn checkpoint_error(path: &Path, reason: impl Into<String>) -> Error {
-    let reason: String = reason.into();
     // Text from the file (tensor names, and safetensors' messages that quote them) may
     // hold newlines or other control characters: escaped, the message stays one line.
-    let reason = if reason.chars().any(char::is_control) {
-        reason
-            .chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_debug().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    } else {
-        reason
-    };
     Error::Checkpoint {
         path: path.to_path_buf(),
-        reason,
+        reason: crate::escape_controls(&reason.into()),
     }
 }
 

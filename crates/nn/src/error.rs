@@ -123,3 +123,26 @@ impl Error {
         }
     }
 }
+
+/// `text` with every control character (newline, carriage return, tab, escape, ...)
+/// written as its Rust escape (`\n`, `\r`, `\t`, `\u{1b}`): text from the command line
+/// or a file, quoted in a message, then cannot break the message's line or move the
+/// terminal's cursor.
+///
+/// ```
+/// assert_eq!(gradflow_nn::escape_controls("a\nb"), "a\\nb");
+/// ```
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}

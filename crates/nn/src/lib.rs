@@ -48,7 +48,7 @@ mod param;
 pub mod probe;
 pub mod theory;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, escape_controls};
 pub use gradcheck::gradcheck_module;
 pub use layers::activation::{Act, PRelu};
 pub use layers::conv::{Conv2d, Conv2dBuilder};
