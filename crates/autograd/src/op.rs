@@ -62,6 +62,17 @@ pub trait Op: 'static {
     /// Whatever the op rejects (shapes, dtypes, values), naming itself.
     fn forward(&mut self, inputs: &[&Tensor]) -> Result<Tensor>;
 
+    /// The forward pass of a node that the tape records (an input requires a gradient):
+    /// an op may keep here what its gradient rule will need and would otherwise compute
+    /// again (PyTorch's `save_for_backward`). Must return exactly what
+    /// [`Op::forward`] would. The default calls [`Op::forward`].
+    ///
+    /// # Errors
+    /// As [`Op::forward`].
+    fn forward_recorded(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
+        self.forward(inputs)
+    }
+
     /// The gradient rule: given the gradient w.r.t. the output, the gradient w.r.t. each
     /// input (`None` for inputs that need none; see [`BackwardCtx::needs_grad`]).
     /// Each returned gradient must have its input's shape and dtype.

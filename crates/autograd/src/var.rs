@@ -168,14 +168,20 @@ impl Var {
         let location = Location::caller();
         let tape = common_tape(op.name(), inputs)?;
         let tensors: SmallVec<[&Tensor; 4]> = inputs.iter().map(|v| &v.value).collect();
-        let value = op.forward(&tensors)?;
+        let records =
+            tape.is_some_and(|t| !t.is_no_grad()) && inputs.iter().any(|v| v.requires_grad());
+        let value = if records {
+            op.forward_recorded(&tensors)?
+        } else {
+            op.forward(&tensors)?
+        };
         let Some(tape) = tape else {
             return Ok(Var::untracked(value));
         };
         if tape.anomaly_detection() {
             check_finite_forward(&op, inputs, &value, location)?;
         }
-        if tape.is_no_grad() || !inputs.iter().any(|v| v.requires_grad()) {
+        if !records {
             return Ok(Var::untracked(value));
         }
         let ids: SmallVec<[usize; 2]> = inputs

@@ -47,6 +47,11 @@ pub(crate) trait Binary: Copy + Send + Sync {
     fn eval(self, a: f32, b: f32) -> f32;
 }
 
+/// `f32 -> (f32, f64)`, one element: two results of one evaluation.
+pub(crate) trait Pair: Copy + Send + Sync {
+    fn eval(self, x: f32) -> (f32, f64);
+}
+
 /// `k(x)` for every element of `x`, in a new vector.
 pub(crate) fn map<K: Unary>(x: &[f32], k: K) -> Vec<f32> {
     let stream = x.len() >= STREAM_MIN;
@@ -78,6 +83,68 @@ pub(crate) fn zip_assign<K: Binary>(a: &mut [f32], b: &[f32], k: K) {
     } else {
         zip_assign_chunk(k, a, b);
     }
+}
+
+/// Both results of `k(x)` for every element of `x`, in two new vectors.
+pub(crate) fn map_pair<K: Pair>(x: &[f32], k: K) -> (Vec<f32>, Vec<f64>) {
+    let n = x.len();
+    let stream = n >= STREAM_MIN;
+    let mut first: Vec<f32> = super::pool::take(n);
+    let mut second: Vec<f64> = super::pool::take(n);
+    {
+        let a = &mut first.spare_capacity_mut()[..n];
+        let b = &mut second.spare_capacity_mut()[..n];
+        if n >= PARALLEL_MIN {
+            a.par_chunks_mut(CHUNK)
+                .zip(b.par_chunks_mut(CHUNK))
+                .zip(x.par_chunks(CHUNK))
+                .for_each(|((a, b), x)| map_pair_chunk(k, x, a, b, stream));
+        } else {
+            map_pair_chunk(k, x, a, b, stream);
+        }
+    }
+    assume_written(&mut first, n);
+    assume_written(&mut second, n);
+    (first, second)
+}
+
+/// `(g * s)` elementwise, the product of an f32 and an f64 taken in f64 and rounded
+/// once to f32, in a new vector.
+pub(crate) fn mul_wide(g: &[f32], s: &[f64]) -> Vec<f32> {
+    debug_assert_eq!(g.len(), s.len());
+    let n = g.len().min(s.len());
+    let stream = n >= STREAM_MIN;
+    fill(n, |start, dst| {
+        let end = start + dst.len();
+        mul_wide_chunk(&g[start..end], &s[start..end], dst, stream)
+    })
+}
+
+/// [`mul_wide`] written over `g`.
+pub(crate) fn mul_wide_assign(g: &mut [f32], s: &[f64]) {
+    debug_assert_eq!(g.len(), s.len());
+    let n = g.len().min(s.len());
+    let (g, s) = (&mut g[..n], &s[..n]);
+    if n >= PARALLEL_MIN {
+        g.par_chunks_mut(CHUNK)
+            .zip(s.par_chunks(CHUNK))
+            .for_each(|(g, s)| mul_wide_assign_chunk(g, s));
+    } else {
+        mul_wide_assign_chunk(g, s);
+    }
+}
+
+/// `set_len(n)` on a vector whose first `n` elements the caller has written.
+#[expect(
+    unsafe_code,
+    reason = "set_len after every element is written (map_pair's two outputs)"
+)]
+fn assume_written<T>(v: &mut Vec<T>, n: usize) {
+    debug_assert!(v.capacity() >= n);
+    // SAFETY: called by `map_pair` only, after `map_pair_chunk` has written every
+    // element of `spare[..n]` (the chunks partition it, or it is passed whole, and the
+    // loop writes each element of the chunk it is given once).
+    unsafe { v.set_len(n) };
 }
 
 /// A vector of `n` elements, each written by `write(start, chunk)`, which must write
@@ -143,6 +210,48 @@ fn map_chunk<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>], stream: bo
     unsafe_code,
     reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
 )]
+fn map_pair_chunk<K: Pair>(
+    k: K,
+    x: &[f32],
+    a: &mut [MaybeUninit<f32>],
+    b: &mut [MaybeUninit<f64>],
+    stream: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if stream && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked just above).
+        return unsafe { avx512::map_pair_stream(k, x, a, b) };
+    }
+    let _ = stream;
+    dispatch!(map_pair(k, x, a, b))
+}
+
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
+fn mul_wide_chunk(g: &[f32], s: &[f64], dst: &mut [MaybeUninit<f32>], stream: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if stream && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked just above).
+        return unsafe { avx512::mul_wide_stream(g, s, dst) };
+    }
+    let _ = stream;
+    dispatch!(mul_wide(g, s, dst))
+}
+
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
+fn mul_wide_assign_chunk(g: &mut [f32], s: &[f64]) {
+    dispatch!(mul_wide_assign(g, s))
+}
+
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
 fn zip_assign_chunk<K: Binary>(k: K, a: &mut [f32], b: &[f32]) {
     dispatch!(zip_assign(k, a, b))
 }
@@ -166,7 +275,7 @@ macro_rules! loops {
     ($(#[$attr:meta])* ; $($unsafety:tt)?) => {
         use std::mem::MaybeUninit;
 
-        use super::{Binary, Unary};
+        use super::{Binary, Pair, Unary};
 
         $(#[$attr])*
         pub(super) $($unsafety)? fn map<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>]) {
@@ -193,6 +302,34 @@ macro_rules! loops {
                 *u = k.eval(*u, v);
             }
         }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn map_pair<K: Pair>(
+            k: K,
+            x: &[f32],
+            a: &mut [MaybeUninit<f32>],
+            b: &mut [MaybeUninit<f64>],
+        ) {
+            for ((o, p), &v) in a.iter_mut().zip(b.iter_mut()).zip(x) {
+                let (first, second) = k.eval(v);
+                o.write(first);
+                p.write(second);
+            }
+        }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn mul_wide(g: &[f32], s: &[f64], dst: &mut [MaybeUninit<f32>]) {
+            for ((o, &u), &v) in dst.iter_mut().zip(g).zip(s) {
+                o.write((u as f64 * v) as f32);
+            }
+        }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn mul_wide_assign(g: &mut [f32], s: &[f64]) {
+            for (u, &v) in g.iter_mut().zip(s) {
+                *u = (*u as f64 * v) as f32;
+            }
+        }
     };
 }
 
@@ -217,7 +354,9 @@ mod avx2 {
 mod avx512 {
     loops!(#[target_feature(enable = "avx512f,avx2,fma")]; unsafe);
 
-    use std::arch::x86_64::{_mm_sfence, _mm512_loadu_ps, _mm512_stream_ps};
+    use std::arch::x86_64::{
+        _mm_sfence, _mm512_loadu_pd, _mm512_loadu_ps, _mm512_stream_pd, _mm512_stream_ps,
+    };
 
     /// f32 lanes of a 512-bit register; a streaming store writes one 64-byte line.
     const LANES: usize = 16;
@@ -251,6 +390,75 @@ mod avx512 {
         unsafe { map(k, &x[end..n], &mut dst[end..n]) };
         // Streaming stores are weakly ordered: fence them before the task reports done
         // and another thread reads the output.
+        _mm_sfence();
+    }
+
+    /// [`map_pair`] with streaming stores, as [`map_stream`]: the middle where both
+    /// outputs are 64-byte aligned (the f64 output's lines hold 8 elements, so a line
+    /// of the f32 output is two of the f64 one). Pool and allocator buffers of this
+    /// size are page-aligned, so the unaligned ends are empty in practice; when the
+    /// two outputs' alignments disagree, everything goes through [`map_pair`].
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn map_pair_stream<K: Pair>(
+        k: K,
+        x: &[f32],
+        a: &mut [MaybeUninit<f32>],
+        b: &mut [MaybeUninit<f64>],
+    ) {
+        let n = a.len().min(b.len()).min(x.len());
+        let h = head(&a[..n]);
+        if b[h..n].as_ptr().align_offset(64) != 0 {
+            // SAFETY: this function's features are enabled.
+            return unsafe { map_pair(k, x, a, b) };
+        }
+        let end = h + (n - h) / LANES * LANES;
+        // SAFETY (all four blocks): this function's features are enabled; every
+        // streamed line lies inside `a[h..end]` or `b[h..end]`, 64-byte aligned by the
+        // choice of `h` and the check above.
+        unsafe { map_pair(k, &x[..h], &mut a[..h], &mut b[..h]) };
+        for ((o, p), v) in a[h..end]
+            .chunks_exact_mut(LANES)
+            .zip(b[h..end].chunks_exact_mut(LANES))
+            .zip(x[h..end].chunks_exact(LANES))
+        {
+            let mut first = [0.0f32; LANES];
+            let mut second = [0.0f64; LANES];
+            for ((f, s), &u) in first.iter_mut().zip(second.iter_mut()).zip(v) {
+                (*f, *s) = k.eval(u);
+            }
+            unsafe {
+                _mm512_stream_ps(o.as_mut_ptr().cast(), _mm512_loadu_ps(first.as_ptr()));
+                _mm512_stream_pd(p.as_mut_ptr().cast(), _mm512_loadu_pd(second.as_ptr()));
+                _mm512_stream_pd(
+                    p[LANES / 2..].as_mut_ptr().cast(),
+                    _mm512_loadu_pd(second[LANES / 2..].as_ptr()),
+                );
+            }
+        }
+        unsafe { map_pair(k, &x[end..n], &mut a[end..n], &mut b[end..n]) };
+        _mm_sfence();
+    }
+
+    /// [`mul_wide`] with streaming stores, as [`map_stream`].
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn mul_wide_stream(g: &[f32], s: &[f64], dst: &mut [MaybeUninit<f32>]) {
+        let n = dst.len().min(g.len()).min(s.len());
+        let h = head(&dst[..n]);
+        let end = h + (n - h) / LANES * LANES;
+        // SAFETY: as in map_stream.
+        unsafe { mul_wide(&g[..h], &s[..h], &mut dst[..h]) };
+        for ((o, u), v) in dst[h..end]
+            .chunks_exact_mut(LANES)
+            .zip(g[h..end].chunks_exact(LANES))
+            .zip(s[h..end].chunks_exact(LANES))
+        {
+            let mut line = [0.0f32; LANES];
+            for ((l, &p), &q) in line.iter_mut().zip(u).zip(v) {
+                *l = (p as f64 * q) as f32;
+            }
+            unsafe { _mm512_stream_ps(o.as_mut_ptr().cast(), _mm512_loadu_ps(line.as_ptr())) };
+        }
+        unsafe { mul_wide(&g[end..n], &s[end..n], &mut dst[end..n]) };
         _mm_sfence();
     }
 
@@ -297,6 +505,16 @@ mod tests {
     }
 
     #[derive(Clone, Copy)]
+    struct ExpAndSquare;
+    impl Pair for ExpAndSquare {
+        #[inline(always)]
+        fn eval(self, x: f32) -> (f32, f64) {
+            let x = x as f64;
+            ((x * 0.5 - 1.0) as f32, x * x + 1e-9)
+        }
+    }
+
+    #[derive(Clone, Copy)]
     struct Prod;
     impl Binary for Prod {
         #[inline(always)]
@@ -330,6 +548,22 @@ mod tests {
             let mut z = x.clone();
             zip_assign(&mut z, &y, Prod);
             assert_eq!(z, want_zip, "zip_assign, n = {n}");
+            let (first, second): (Vec<f32>, Vec<f64>) =
+                x.iter().map(|&v| ExpAndSquare.eval(v)).unzip();
+            assert_eq!(
+                map_pair(&x, ExpAndSquare),
+                (first, second.clone()),
+                "map_pair, n = {n}"
+            );
+            let want_wide: Vec<f32> = y
+                .iter()
+                .zip(&second)
+                .map(|(&g, &s)| (g as f64 * s) as f32)
+                .collect();
+            assert_eq!(mul_wide(&y, &second), want_wide, "mul_wide, n = {n}");
+            let mut w = y.clone();
+            mul_wide_assign(&mut w, &second);
+            assert_eq!(w, want_wide, "mul_wide_assign, n = {n}");
             for (isa, got_map, got_zip) in each_instruction_set(&x, &y) {
                 assert_eq!(got_map, want_map, "map, {isa}, n = {n}");
                 assert_eq!(got_zip, want_zip, "zip, {isa}, n = {n}");

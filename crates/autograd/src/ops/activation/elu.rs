@@ -83,6 +83,19 @@ impl Lanes for Elu {
         let curve = self.alpha * lanes::exp(x);
         if x > 0.0 { 1.0 } else { curve }
     }
+
+    #[inline(always)]
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        // expm1 and exp from the same parts (what `lanes::expm1` and `lanes::exp` do).
+        let (p, s) = lanes::exp_parts(x);
+        let value = self.alpha * s.mul_add(p, s - 1.0);
+        let slope = self.alpha * s.mul_add(p, s);
+        if x > 0.0 { (x, 1.0) } else { (value, slope) }
+    }
+
+    fn keeps_slope(self) -> bool {
+        true
+    }
 }
 
 impl Tensor {

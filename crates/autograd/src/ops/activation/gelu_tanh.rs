@@ -95,28 +95,38 @@ impl Pointwise for GeluTanh {
 impl Lanes for GeluTanh {
     #[inline(always)]
     fn value(self, x: f64) -> f64 {
-        // x sigma(z), z = x (A + B x^2); z's f64 rounding error is far below f32's ulp.
-        let z = x * (A.0 + B.0 * (x * x));
-        let (s, _, _) = lanes::logistic_parts(z);
-        if z < -700.0 { 0.0 } else { x * s }
+        self.value_and_slope(x).0
     }
 
     #[inline(always)]
     fn slope(self, x: f64) -> f64 {
-        // sigma(z) + x sigma'(z) z', z' = A + 3 B x^2; limits 0 and 1 beyond |z| = 700.
+        self.value_and_slope(x).1
+    }
+
+    #[inline(always)]
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        // The value x sigma(z), z = x (A + B x^2) (z's f64 rounding error is far below
+        // f32's ulp), and the slope sigma(z) + x sigma'(z) z', z' = A + 3 B x^2, with
+        // limits 0 and 1 beyond |z| = 700. The slope has a root, where the sum
+        // cancels: it needs the precise logistic, and the value shares it.
         let x2 = x * x;
         let z = x * (A.0 + B.0 * x2);
         let dz = A.0 + 3.0 * B.0 * x2;
-        // The precise logistic: this slope has a root, where the sum cancels.
         let (s, ds, _) = lanes::logistic_parts_precise(z);
+        let value = if z < -700.0 { 0.0 } else { x * s };
         let v = s + x * ds * dz;
-        if z < -700.0 {
+        let slope = if z < -700.0 {
             0.0
         } else if z > 700.0 {
             1.0
         } else {
             v
-        }
+        };
+        (value, slope)
+    }
+
+    fn keeps_slope(self) -> bool {
+        true
     }
 }
 

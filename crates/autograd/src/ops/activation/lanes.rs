@@ -31,6 +31,25 @@ pub trait Lanes: Copy + Send + Sync + 'static {
 
     /// `f'(x)`.
     fn slope(self, x: f64) -> f64;
+
+    /// `(f(x), f'(x))` from one evaluation, sharing the work the two have in common
+    /// (the exponential, the reciprocal). Must return exactly `(value(x), slope(x))`,
+    /// bit for bit: a recorded forward pass uses it, an unrecorded one `value`, and the
+    /// two must agree. The default calls both.
+    #[inline(always)]
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        (self.value(x), self.slope(x))
+    }
+
+    /// Whether a recorded forward pass should compute `f'(x)` with `f(x)` (by
+    /// [`value_and_slope`](Lanes::value_and_slope)) and keep it, in f64, for the
+    /// gradient, instead of the gradient evaluating `f'(x)` again: true where the slope
+    /// costs as much as the value (an exponential), false where it is a comparison
+    /// (ReLU), which is cheaper to recompute than to store and read back. The default
+    /// is false.
+    fn keeps_slope(self) -> bool {
+        false
+    }
 }
 
 /// The `Lanes` of a kernel without a vectorised path (never evaluated: the default
@@ -320,6 +339,109 @@ mod tests {
                     xs[i],
                     dx32[i],
                     dx64[i]
+                );
+            }
+        }
+    }
+
+    /// The kernels with a vectorised path, by name, with the `Lanes` of each.
+    fn each_lanes_kernel(check: &mut impl FnMut(&str, &dyn Fn(f64) -> [f64; 4])) {
+        fn both<L: Lanes>(l: L) -> impl Fn(f64) -> [f64; 4] {
+            move |x| {
+                let (v, s) = l.value_and_slope(x);
+                [l.value(x), l.slope(x), v, s]
+            }
+        }
+        use crate::ops::activation::{elu, gelu_tanh, leaky_relu, relu, sigmoid, silu};
+        use crate::ops::activation::{softplus, tanh};
+        check("sigmoid", &both(sigmoid::Sigmoid));
+        check("tanh", &both(tanh::Tanh));
+        check("relu", &both(relu::Relu));
+        check("leaky_relu", &both(leaky_relu::LeakyRelu { slope: 0.01 }));
+        check("silu", &both(silu::Silu));
+        check("gelu_tanh", &both(gelu_tanh::GeluTanh));
+        check("softplus", &both(softplus::Softplus { beta: 1.0 }));
+        check("softplus(2)", &both(softplus::Softplus { beta: 2.0 }));
+        check("elu", &both(elu::Elu { alpha: 1.0 }));
+        check("elu(0.5)", &both(elu::Elu { alpha: 0.5 }));
+    }
+
+    /// A recorded forward pass takes value and slope from `value_and_slope`, an
+    /// unrecorded one the value from `value`, and a gradient without a kept slope
+    /// `slope`: all three must agree bit for bit, over the whole f32 range.
+    #[test]
+    fn value_and_slope_are_value_and_slope_bit_for_bit() {
+        let mut xs: Vec<f64> = (-2000..=2000).map(|i| i as f64 * 0.0517).collect();
+        xs.extend([
+            0.0, -0.0, 1e-30, -1e-30, 88.7, -104.0, 700.5, -700.5, 1e4, -3e38,
+        ]);
+        xs.extend([f64::INFINITY, f64::NEG_INFINITY, f64::NAN]);
+        // Every binade of f32, both signs.
+        xs.extend((-149..128).flat_map(|e| [2f64.powi(e) * 1.37, -(2f64.powi(e)) * 1.37]));
+        each_lanes_kernel(&mut |name, f| {
+            for &x in &xs {
+                let [v, s, pv, ps] = f(x);
+                assert_eq!(
+                    v.to_bits(),
+                    pv.to_bits(),
+                    "{name} value at {x:e}: {v:e} vs {pv:e}"
+                );
+                assert_eq!(
+                    s.to_bits(),
+                    ps.to_bits(),
+                    "{name} slope at {x:e}: {s:e} vs {ps:e}"
+                );
+            }
+        });
+    }
+
+    /// The gradient from a slope kept by the forward pass equals, bit for bit, the one
+    /// a second pass over the retained graph computes by evaluating the slope again;
+    /// the recorded value equals the unrecorded one. Lengths below and above the
+    /// parallel threshold.
+    #[test]
+    fn a_kept_slope_gives_the_gradient_evaluated_again() {
+        let acts = [
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Relu,
+            Activation::Silu,
+            Activation::GeluTanh,
+            Activation::Softplus { beta: 1.5 },
+            Activation::Elu { alpha: 1.0 },
+        ];
+        for n in [1usize, 37, crate::tensor::simd::PARALLEL_MIN + 101] {
+            let x = Tensor::randn([n], DType::F32, 11).mul_scalar(5.0);
+            let c = Tensor::randn([n], DType::F32, 12);
+            for act in acts {
+                let tape = Tape::new();
+                let xv = tape.var(x.clone());
+                let y = act.apply(&xv).unwrap();
+                let unrecorded = act.apply(&Var::untracked(x.clone())).unwrap();
+                assert_eq!(
+                    y.value().to_vec::<f32>().unwrap(),
+                    unrecorded.value().to_vec::<f32>().unwrap(),
+                    "{act}: recorded and unrecorded values, n = {n}"
+                );
+                let loss = y
+                    .mul(&Var::untracked(c.clone()))
+                    .unwrap()
+                    .sum_all()
+                    .unwrap();
+                let first = tape.grad_retain(&loss, &[&xv]).unwrap();
+                let second = tape.grad_retain(&loss, &[&xv]).unwrap();
+                let bits = |v: &Var| -> Vec<u32> {
+                    v.value()
+                        .to_vec::<f32>()
+                        .unwrap()
+                        .iter()
+                        .map(|g| g.to_bits())
+                        .collect()
+                };
+                assert_eq!(
+                    bits(&first[0]),
+                    bits(&second[0]),
+                    "{act}: gradients, n = {n}"
                 );
             }
         }

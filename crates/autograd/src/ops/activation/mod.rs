@@ -52,6 +52,8 @@ pub mod tanh;
 #[cfg(test)]
 pub(crate) mod checks;
 
+use std::cell::Cell;
+
 use crate::tensor::kernel::{self, BinaryFn, TernaryFn, UnaryFn};
 use crate::tensor::simd;
 use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tape, Tensor, Var};
@@ -127,6 +129,18 @@ impl<L: Lanes> simd::Binary for LaneGrad<L> {
     }
 }
 
+/// `f(x)` and `f'(x)` of a [`Lanes`] kernel from one evaluation, the value rounded to
+/// f32 and the slope kept in f64.
+#[derive(Clone, Copy)]
+struct LaneValueAndSlope<L>(L);
+impl<L: Lanes> simd::Pair for LaneValueAndSlope<L> {
+    #[inline(always)]
+    fn eval(self, x: f32) -> (f32, f64) {
+        let (value, slope) = self.0.value_and_slope(x as f64);
+        (value as f32, slope)
+    }
+}
+
 /// `g * f'(x)` in one pass (no recording): the fused gradient of [`ActFn`].
 fn fused_grad<K: Pointwise>(k: K, g: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     if let (Some(l), Ok(gs), Ok(xs)) = (k.lanes(), g.as_slice::<f32>(), x.as_slice::<f32>())
@@ -159,8 +173,33 @@ fn fused_grad_owned<K: Pointwise>(k: K, mut g: Tensor, x: &Tensor, y: &Tensor) -
 }
 
 /// `y = f(x)` for a [`Pointwise`] kernel.
-#[derive(Clone, Copy, Debug)]
-pub struct ActFn<K>(pub K);
+///
+/// Recorded on an f32 tensor whose kernel [keeps its slope](Lanes::keeps_slope), the
+/// forward pass computes `f'(x)` with `f(x)` (one exponential for both) and keeps it in
+/// f64 until the gradient rule uses it: the rule is then a product, `g f'(x)` taken in
+/// f64 and rounded once, exactly what evaluating `f'(x)` again would give. The kept
+/// slope is released by the first backward pass without `create_graph`; a later pass
+/// (a retained graph) evaluates it again.
+pub struct ActFn<K> {
+    kernel: K,
+    slope: Cell<Option<Tensor>>,
+}
+
+impl<K: Pointwise> ActFn<K> {
+    /// The op of kernel `k`.
+    pub fn new(k: K) -> ActFn<K> {
+        ActFn {
+            kernel: k,
+            slope: Cell::new(None),
+        }
+    }
+}
+
+impl<K: Pointwise + std::fmt::Debug> std::fmt::Debug for ActFn<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ActFn").field(&self.kernel).finish()
+    }
+}
 
 /// `f'(x)` (order 1) or `f''(x)` (order 2) of a [`Pointwise`] kernel, as a node: what
 /// the graph of a gradient records. `y` is `f(x)`, saved by the forward.
@@ -243,17 +282,59 @@ pub fn pointwise_derivative<K: Pointwise>(
     kernel::zip("activation_derivative", x, y, DerivFn(k, order))
 }
 
+impl<K: Pointwise> ActFn<K> {
+    /// `g f'(x)` from the kept slope, which this takes (so it is used once); `Err(g)`
+    /// when there is none or `g` does not match it.
+    fn grad_from_kept_slope(&self, mut g: Tensor) -> std::result::Result<Tensor, Tensor> {
+        let Some(slope) = self.slope.take() else {
+            return Err(g);
+        };
+        let Ok(s) = slope.as_slice::<f64>() else {
+            return Err(g);
+        };
+        if g.shape() != slope.shape() || g.as_slice::<f32>().is_err() {
+            return Err(g);
+        }
+        if g.is_unique()
+            && let Ok(gs) = g.as_mut_slice::<f32>()
+        {
+            simd::mul_wide_assign(gs, s);
+            return Ok(g);
+        }
+        match g.as_slice::<f32>() {
+            Ok(gs) => Ok(Tensor::from_kernel(
+                simd::mul_wide(gs, s),
+                g.shape().clone(),
+            )),
+            Err(_) => Err(g),
+        }
+    }
+}
+
 impl<K: Pointwise> Op for ActFn<K> {
     fn name(&self) -> &'static str {
-        self.0.name()
+        self.kernel.name()
     }
 
     fn describe(&self) -> String {
-        self.0.describe()
+        self.kernel.describe()
     }
 
     fn forward(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
-        Ok(pointwise(inputs[0], self.0))
+        Ok(pointwise(inputs[0], self.kernel))
+    }
+
+    fn forward_recorded(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
+        let x = inputs[0];
+        if let (Some(l), Ok(v)) = (self.kernel.lanes(), x.as_slice::<f32>())
+            && l.keeps_slope()
+        {
+            let (y, slope) = simd::map_pair(v, LaneValueAndSlope(l));
+            self.slope
+                .set(Some(Tensor::from_kernel(slope, x.shape().clone())));
+            return Ok(Tensor::from_kernel(y, x.shape().clone()));
+        }
+        self.forward(inputs)
     }
 
     fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
@@ -261,7 +342,7 @@ impl<K: Pointwise> Op for ActFn<K> {
         let dx = if ctx.create_graph() {
             let d1 = Var::apply(
                 ActDeriv {
-                    kernel: self.0,
+                    kernel: self.kernel,
                     order: 1,
                     y: y.value().clone(),
                 },
@@ -269,7 +350,7 @@ impl<K: Pointwise> Op for ActFn<K> {
             )?;
             grad.mul(&d1)?
         } else {
-            ctx.fused(fused_grad(self.0, grad.value(), x.value(), y.value())?)
+            ctx.fused(fused_grad(self.kernel, grad.value(), x.value(), y.value())?)
         };
         Ok([Some(dx)].into_iter().collect())
     }
@@ -279,7 +360,10 @@ impl<K: Pointwise> Op for ActFn<K> {
             return self.backward(ctx, &grad);
         }
         let (x, y) = (ctx.input(0), ctx.output());
-        let dx = fused_grad_owned(self.0, grad.into_value(), x.value(), y.value())?;
+        let dx = match self.grad_from_kept_slope(grad.into_value()) {
+            Ok(dx) => dx,
+            Err(g) => fused_grad_owned(self.kernel, g, x.value(), y.value())?,
+        };
         Ok([Some(ctx.fused(dx))].into_iter().collect())
     }
 }
@@ -368,7 +452,7 @@ fn first(mut v: Vec<Var>) -> Var {
 /// The recording errors of [`Var::apply`].
 #[track_caller]
 pub fn apply<K: Pointwise>(x: &Var, k: K) -> Result<Var> {
-    Var::apply(ActFn(k), &[x])
+    Var::apply(ActFn::new(k), &[x])
 }
 
 /// `1` where `x > 0`, else `0`, as a constant of `x`'s dtype: the mask that the
@@ -589,4 +673,41 @@ pub(crate) fn top_mask(y: &Tensor, axis: usize) -> Result<Tensor> {
         }
     }
     Ok(Tensor::from_vec(mask, y.shape().clone())?.to_dtype(y.dtype()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DType;
+
+    /// A recorded forward pass keeps the slope of an f32 kernel that asks for it, the
+    /// gradient takes it (releasing it), and nothing is kept for f64, for a kernel
+    /// whose slope is a comparison, or by an unrecorded pass.
+    #[test]
+    fn the_slope_is_kept_where_it_pays_and_released_by_the_gradient() {
+        let x32 = Tensor::randn([64], DType::F32, 3);
+        let kept = |op: &ActFn<_>| {
+            let s = op.slope.take();
+            let some = s.is_some();
+            op.slope.set(s);
+            some
+        };
+        let mut op = ActFn::new(tanh::Tanh);
+        op.forward(&[&x32]).unwrap();
+        assert!(!kept(&op), "an unrecorded forward keeps nothing");
+        op.forward_recorded(&[&x32]).unwrap();
+        assert!(kept(&op));
+        let g = Tensor::ones([64], DType::F32);
+        assert!(op.grad_from_kept_slope(g.clone()).is_ok());
+        assert!(!kept(&op), "the gradient takes the slope");
+        assert!(op.grad_from_kept_slope(g).is_err());
+
+        let mut op = ActFn::new(tanh::Tanh);
+        op.forward_recorded(&[&x32.to_dtype(DType::F64)]).unwrap();
+        assert!(!kept(&op), "f64 has no vectorised path");
+        let mut op = ActFn::new(relu::Relu);
+        op.forward_recorded(&[&x32]).unwrap();
+        let relu_kept = op.slope.take().is_some();
+        assert!(!relu_kept, "relu's slope is a comparison");
+    }
 }

@@ -64,6 +64,16 @@ impl Lanes for Sigmoid {
     fn slope(self, x: f64) -> f64 {
         lanes::logistic_parts(x).1
     }
+
+    #[inline(always)]
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        let (value, slope, _) = lanes::logistic_parts(x);
+        (value, slope)
+    }
+
+    fn keeps_slope(self) -> bool {
+        true
+    }
 }
 
 impl Tensor {

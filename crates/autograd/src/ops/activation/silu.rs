@@ -52,24 +52,36 @@ impl Pointwise for Silu {
 impl Lanes for Silu {
     #[inline(always)]
     fn value(self, x: f64) -> f64 {
-        // Below -700 the f64 logistic is clamped (e^-708); the exact value is 0 in f32.
-        let (s, _, _) = lanes::logistic_parts(x);
-        if x < -700.0 { 0.0 } else { x * s }
+        self.value_and_slope(x).0
     }
 
     #[inline(always)]
     fn slope(self, x: f64) -> f64 {
-        // sigma + x sigma'; beyond |x| = 700 the limits 0 and 1 (so infinities too).
-        // The precise logistic: this slope has a root, where the sum cancels.
+        self.value_and_slope(x).1
+    }
+
+    #[inline(always)]
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        // The slope sigma + x sigma' has a root, where the sum cancels: it needs the
+        // precise logistic, and the value shares it (where only the value is used, the
+        // compiler drops the slope's work, not the precise exponential).
         let (s, ds, _) = lanes::logistic_parts_precise(x);
+        // Below -700 the f64 logistic is clamped (e^-708): the exact value is 0 in f32,
+        // and beyond |x| = 700 the slope's limits are 0 and 1 (so infinities too).
+        let value = if x < -700.0 { 0.0 } else { x * s };
         let v = s + x * ds;
-        if x < -700.0 {
+        let slope = if x < -700.0 {
             0.0
         } else if x > 700.0 {
             1.0
         } else {
             v
-        }
+        };
+        (value, slope)
+    }
+
+    fn keeps_slope(self) -> bool {
+        true
     }
 }
 

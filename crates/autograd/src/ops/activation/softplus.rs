@@ -76,6 +76,18 @@ impl Lanes for Softplus {
     fn slope(self, x: f64) -> f64 {
         lanes::logistic_parts(self.beta * x).0
     }
+
+    #[inline(always)]
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        // The two exponentials are the same, e^-|beta x|; `logistic_parts` returns it.
+        let (slope, _, e) = lanes::logistic_parts(self.beta * x);
+        let positive = if x > 0.0 { x } else { 0.0 };
+        (positive + lanes::log1p_unit(e) * (1.0 / self.beta), slope)
+    }
+
+    fn keeps_slope(self) -> bool {
+        true
+    }
 }
 
 impl Tensor {

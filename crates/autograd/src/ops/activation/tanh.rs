@@ -64,23 +64,30 @@ impl Pointwise for Tanh {
 impl Lanes for Tanh {
     #[inline(always)]
     fn value(self, x: f64) -> f64 {
-        // tanh|x| = (1 - e) / (1 + e) with e = e^-2|x|, and 1 - e = -expm1(-2|x|) from
-        // the same exponential's parts: no cancellation as x -> 0, so no separate
-        // series is needed there.
-        let a = x.abs();
-        let (p, s) = lanes::exp_parts(-(a + a));
-        let e = s.mul_add(p, s);
-        let one_minus_e = -s.mul_add(p, s - 1.0);
-        (one_minus_e * lanes::recip(1.0 + e)).copysign(x)
+        self.value_and_slope(x).0
     }
 
     #[inline(always)]
     fn slope(self, x: f64) -> f64 {
-        // 4 e / (1 + e)^2, as the scalar kernel.
+        self.value_and_slope(x).1
+    }
+
+    #[inline(always)]
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        // tanh|x| = (1 - e) / (1 + e) with e = e^-2|x|, and 1 - e = -expm1(-2|x|) from
+        // the same exponential's parts: no cancellation as x -> 0, so no separate
+        // series is needed there. The slope is 4 e / (1 + e)^2, as the scalar kernel.
+        // (Where only one of the two is used, the compiler drops the other's work.)
         let a = x.abs();
-        let e = lanes::exp(-(a + a));
+        let (p, s) = lanes::exp_parts(-(a + a));
+        let e = s.mul_add(p, s);
+        let one_minus_e = -s.mul_add(p, s - 1.0);
         let r = lanes::recip(1.0 + e);
-        4.0 * e * r * r
+        ((one_minus_e * r).copysign(x), 4.0 * e * r * r)
+    }
+
+    fn keeps_slope(self) -> bool {
+        true
     }
 }
 
