@@ -215,6 +215,27 @@ pub fn visit_parameters_mut(root: &mut dyn Module, f: &mut dyn FnMut(&str, &mut 
     walk("", root, f);
 }
 
+/// Calls `f` with every parameter in the tree, in the order of [`named_parameters`],
+/// without building their names: what an optimiser's step walks every step.
+pub fn for_each_parameter(root: &dyn Module, f: &mut dyn FnMut(&Param)) {
+    for (_, p) in root.params() {
+        f(p);
+    }
+    for (_, c) in root.children() {
+        for_each_parameter(c, f);
+    }
+}
+
+/// [`for_each_parameter`], mutably (the order of [`visit_parameters_mut`]).
+pub fn for_each_parameter_mut(root: &mut dyn Module, f: &mut dyn FnMut(&mut Param)) {
+    for (_, p) in root.params_mut() {
+        f(p);
+    }
+    for (_, c) in root.children_mut() {
+        for_each_parameter_mut(c, f);
+    }
+}
+
 /// Number of trainable scalars in the tree.
 pub fn parameter_count(root: &dyn Module) -> usize {
     named_parameters(root)

@@ -355,7 +355,8 @@ mod avx512 {
     loops!(#[target_feature(enable = "avx512f,avx2,fma")]; unsafe);
 
     use std::arch::x86_64::{
-        _mm_sfence, _mm512_loadu_pd, _mm512_loadu_ps, _mm512_stream_pd, _mm512_stream_ps,
+        _mm_sfence, _mm512_loadu_pd, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_stream_pd,
+        _mm512_stream_ps,
     };
 
     /// f32 lanes of a 512-bit register; a streaming store writes one 64-byte line.
@@ -393,11 +394,12 @@ mod avx512 {
         _mm_sfence();
     }
 
-    /// [`map_pair`] with streaming stores, as [`map_stream`]: the middle where both
-    /// outputs are 64-byte aligned (the f64 output's lines hold 8 elements, so a line
-    /// of the f32 output is two of the f64 one). Pool and allocator buffers of this
-    /// size are page-aligned, so the unaligned ends are empty in practice; when the
-    /// two outputs' alignments disagree, everything goes through [`map_pair`].
+    /// [`map_pair`] with streaming stores, as [`map_stream`]. The middle of the
+    /// outputs is computed 16 elements at a time, from the first element where the f64
+    /// output (two lines per 16 elements, two thirds of the bytes written) is 64-byte
+    /// aligned; the f32 output is streamed too where that element is also aligned in
+    /// it, else written with ordinary stores (large allocations start 16 bytes past a
+    /// page boundary, and the two outputs can then never be aligned together).
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn map_pair_stream<K: Pair>(
         k: K,
@@ -406,15 +408,12 @@ mod avx512 {
         b: &mut [MaybeUninit<f64>],
     ) {
         let n = a.len().min(b.len()).min(x.len());
-        let h = head(&a[..n]);
-        if b[h..n].as_ptr().align_offset(64) != 0 {
-            // SAFETY: this function's features are enabled.
-            return unsafe { map_pair(k, x, a, b) };
-        }
+        let h = b[..n].as_ptr().align_offset(64).min(n);
         let end = h + (n - h) / LANES * LANES;
-        // SAFETY (all four blocks): this function's features are enabled; every
-        // streamed line lies inside `a[h..end]` or `b[h..end]`, 64-byte aligned by the
-        // choice of `h` and the check above.
+        let a_aligned = a[h..end].as_ptr().align_offset(64) == 0;
+        // SAFETY (all blocks): this function's features are enabled; every streamed
+        // line lies inside `b[h..end]` (64-byte aligned by the choice of `h`) or, when
+        // `a_aligned`, inside `a[h..end]`; the ordinary stores write `a[h..end]`.
         unsafe { map_pair(k, &x[..h], &mut a[..h], &mut b[..h]) };
         for ((o, p), v) in a[h..end]
             .chunks_exact_mut(LANES)
@@ -426,8 +425,13 @@ mod avx512 {
             for ((f, s), &u) in first.iter_mut().zip(second.iter_mut()).zip(v) {
                 (*f, *s) = k.eval(u);
             }
+            let line = unsafe { _mm512_loadu_ps(first.as_ptr()) };
+            if a_aligned {
+                unsafe { _mm512_stream_ps(o.as_mut_ptr().cast(), line) };
+            } else {
+                unsafe { _mm512_storeu_ps(o.as_mut_ptr().cast(), line) };
+            }
             unsafe {
-                _mm512_stream_ps(o.as_mut_ptr().cast(), _mm512_loadu_ps(first.as_ptr()));
                 _mm512_stream_pd(p.as_mut_ptr().cast(), _mm512_loadu_pd(second.as_ptr()));
                 _mm512_stream_pd(
                     p[LANES / 2..].as_mut_ptr().cast(),

@@ -65,7 +65,7 @@ pub use sgd::{Sgd, SgdBuilder};
 
 use gradflow_autograd::{Element, Tensor};
 
-use crate::module::{named_parameters, visit_parameters_mut};
+use crate::module::{for_each_parameter, for_each_parameter_mut, named_parameters};
 use crate::{Error, Module, ParamGrads, ParamId, Result};
 
 /// Updates a model's parameters from the gradients of a step.
@@ -156,36 +156,51 @@ fn check_grads(
     grads: &ParamGrads,
     state_fits: &dyn Fn(ParamId, &Tensor) -> bool,
 ) -> Result<()> {
-    for (name, p) in named_parameters(model) {
-        let Some(g) = grads.get(p) else { continue };
+    // The parameters are walked without their names (building them is most of the
+    // cost of a walk); a failure looks its parameter's name up afterwards.
+    let mut failure: Option<(ParamId, String)> = None;
+    for_each_parameter(model, &mut |p| {
+        if failure.is_some() {
+            return;
+        }
+        let Some(g) = grads.get(p) else { return };
         let v = p.value();
         if g.shape() != v.shape() || g.dtype() != v.dtype() {
-            return Err(Error::Gradient {
-                optimizer,
-                param: name,
-                reason: format!(
+            failure = Some((
+                p.id(),
+                format!(
                     "the gradient is {} {} but the parameter is {} {}",
                     g.shape(),
                     g.dtype(),
                     v.shape(),
                     v.dtype()
                 ),
-            });
-        }
-        if !state_fits(p.id(), v) {
-            return Err(Error::Gradient {
-                optimizer,
-                param: name,
-                reason: format!(
+            ));
+        } else if !state_fits(p.id(), v) {
+            failure = Some((
+                p.id(),
+                format!(
                     "the parameter is now {} {}, which does not fit the state kept for it \
                      (call reset() after replacing parameters)",
                     v.shape(),
                     v.dtype()
                 ),
-            });
+            ));
         }
-    }
-    Ok(())
+    });
+    let Some((id, reason)) = failure else {
+        return Ok(());
+    };
+    let param = named_parameters(model)
+        .into_iter()
+        .find(|(_, p)| p.id() == id)
+        .map(|(name, _)| name)
+        .unwrap_or_default();
+    Err(Error::Gradient {
+        optimizer,
+        param,
+        reason,
+    })
 }
 
 /// Calls `update` with the id, value and gradient of every parameter of `model` that
@@ -196,7 +211,7 @@ fn for_each_update(
     update: &mut dyn FnMut(ParamId, &mut Tensor, &Tensor) -> Result<()>,
 ) -> Result<()> {
     let mut failure = None;
-    visit_parameters_mut(model, &mut |_, p| {
+    for_each_parameter_mut(model, &mut |p| {
         if failure.is_some() {
             return;
         }
