@@ -93,8 +93,8 @@ impl Lanes for Elu {
         if x > 0.0 { (x, 1.0) } else { (value, slope) }
     }
 
-    fn keeps_slope(self) -> bool {
-        true
+    fn keeps_slope(self, len: usize) -> bool {
+        len <= lanes::CACHED_LEN
     }
 }
 

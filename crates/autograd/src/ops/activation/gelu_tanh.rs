@@ -125,7 +125,7 @@ impl Lanes for GeluTanh {
         (value, slope)
     }
 
-    fn keeps_slope(self) -> bool {
+    fn keeps_slope(self, _len: usize) -> bool {
         true
     }
 }

@@ -327,7 +327,7 @@ impl<K: Pointwise> Op for ActFn<K> {
     fn forward_recorded(&mut self, inputs: &[&Tensor]) -> Result<Tensor> {
         let x = inputs[0];
         if let (Some(l), Ok(v)) = (self.kernel.lanes(), x.as_slice::<f32>())
-            && l.keeps_slope()
+            && l.keeps_slope(v.len())
         {
             let (y, slope) = simd::map_pair(v, LaneValueAndSlope(l));
             self.slope
@@ -709,5 +709,18 @@ mod tests {
         op.forward_recorded(&[&x32]).unwrap();
         let relu_kept = op.slope.take().is_some();
         assert!(!relu_kept, "relu's slope is a comparison");
+
+        // elu's slope is kept while the tensor stays in cache, not beyond.
+        let elu = elu::Elu { alpha: 1.0 };
+        let mut op = ActFn::new(elu);
+        op.forward_recorded(&[&x32]).unwrap();
+        assert!(op.slope.take().is_some());
+        let long = Tensor::randn([lanes::CACHED_LEN + 1], DType::F32, 4);
+        let mut op = ActFn::new(elu);
+        op.forward_recorded(&[&long]).unwrap();
+        assert!(op.slope.take().is_none());
+        let mut op = ActFn::new(tanh::Tanh);
+        op.forward_recorded(&[&long]).unwrap();
+        assert!(op.slope.take().is_some());
     }
 }

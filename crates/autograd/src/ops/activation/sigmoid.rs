@@ -71,7 +71,7 @@ impl Lanes for Sigmoid {
         (value, slope)
     }
 
-    fn keeps_slope(self) -> bool {
+    fn keeps_slope(self, _len: usize) -> bool {
         true
     }
 }

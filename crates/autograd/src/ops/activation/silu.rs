@@ -80,7 +80,7 @@ impl Lanes for Silu {
         (value, slope)
     }
 
-    fn keeps_slope(self) -> bool {
+    fn keeps_slope(self, _len: usize) -> bool {
         true
     }
 }

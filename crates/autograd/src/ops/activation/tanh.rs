@@ -86,7 +86,7 @@ impl Lanes for Tanh {
         ((one_minus_e * r).copysign(x), 4.0 * e * r * r)
     }
 
-    fn keeps_slope(self) -> bool {
+    fn keeps_slope(self, _len: usize) -> bool {
         true
     }
 }
