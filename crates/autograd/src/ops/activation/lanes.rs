@@ -15,10 +15,12 @@
 //! plus about `0.002` ulp: better than the scalar f32 kernels, and well inside the ulp
 //! budgets that `tests/golden_activations.rs` holds every activation to. The helpers
 //! are tuned to that target and no further, because the lanes are compute-bound: the
-//! polynomials have just enough degree for `1e-10` (6 multiply-adds for `e^x`), and
-//! reciprocals take an f32 division and a Newton step instead of an f64 division
-//! ([`recip`]). The pieces: [`exp_parts`], [`exp`], [`expm1`], [`recip`],
-//! [`log1p_unit`] and [`logistic_parts`].
+//! polynomials have just enough degree for `1e-10` (6 multiply-adds for `e^x`).
+//! Reciprocals are plain f64 divisions: an f32 division followed by a Newton step in
+//! f64, tried before, was slower on the Zen 5 cores these were measured on (the
+//! logistic's value and slope over 2,048 elements took 0.71 ns per element that way,
+//! 0.48 ns with the division; `docs/performance.md`). The pieces: [`exp_parts`],
+//! [`exp`], [`expm1`], [`log1p_unit`] and [`logistic_parts`].
 
 /// An activation's value and slope for f32 tensors, computed in f64 lanes.
 ///
@@ -145,22 +147,6 @@ pub fn expm1(x: f64) -> f64 {
     s.mul_add(p, s - 1.0)
 }
 
-/// `1 / d` for `d` in `[2^-100, 2^100]` (or NaN), to about `1e-14` relative.
-///
-/// An f64 division is the slowest instruction of these kernels (on AVX-512 a 512-bit
-/// `vdivpd` issues once every 8 to 16 cycles). Instead: an f32 division (8 lanes per
-/// 256-bit instruction at several times the throughput), whose relative error is at
-/// most `2^-23` including the rounding of `d` to f32, then one Newton step in f64,
-/// which squares that error (`2^-46`, plus the step's own rounding).
-#[inline(always)]
-pub fn recip(d: f64) -> f64 {
-    let r0 = f64::from(1.0f32 / d as f32);
-    // 1 - d r0 by one fused multiply-add: exact enough (its rounding is 2^-53 of a
-    // quantity below 2^-22).
-    let h = (-d).mul_add(r0, 1.0);
-    r0.mul_add(h, r0)
-}
-
 /// `ln(1 + e)` for `e` in `[0, 1]`, as `2 atanh(s)` with `s = e / (2 + e)`, or, above
 /// `sqrt 2 - 1`, as `ln 2 + 2 atanh(s)` with `s = (e - 1) / (e + 3)` (the same identity
 /// for `(1 + e) / 2`). Either way `|s| <= 0.1716`, and `atanh(s) / s` is a polynomial in
@@ -171,7 +157,7 @@ pub fn log1p_unit(e: f64) -> f64 {
     let upper = e > std::f64::consts::SQRT_2 - 1.0;
     let num = if upper { e - 1.0 } else { e };
     let den = if upper { e + 3.0 } else { e + 2.0 };
-    let s = num * recip(den);
+    let s = num / den;
     let s2 = s * s;
     // From s2^4 down to s2^0: `mpmath.chebyfit` of atanh(s) / s as a function of s^2
     // on [0, 0.02944], rounded to f64.
@@ -196,7 +182,7 @@ pub fn log1p_unit(e: f64) -> f64 {
 #[inline(always)]
 pub fn logistic_parts(z: f64) -> (f64, f64, f64) {
     let e = exp(-z.abs());
-    let r = recip(1.0 + e);
+    let r = 1.0 / (1.0 + e);
     let er = e * r;
     let value = if z >= 0.0 { r } else { er };
     (value, er * r, e)
@@ -506,18 +492,6 @@ mod tests {
         }
         assert!(worst < 5e-10, "worst relative error {worst:e}");
         assert_eq!(expm1(-800.0), -1.0);
-    }
-
-    #[test]
-    fn recip_is_accurate_to_1e_13() {
-        let mut worst: f64 = 0.0;
-        let mut d = 2f64.powi(-100);
-        while d <= 2f64.powi(100) {
-            worst = worst.max(rel(recip(d), 1.0 / d));
-            d *= 1.000_97;
-        }
-        assert!(worst < 1e-13, "worst relative error {worst:e}");
-        assert!(recip(f64::NAN).is_nan());
     }
 
     #[test]

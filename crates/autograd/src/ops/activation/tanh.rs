@@ -82,7 +82,7 @@ impl Lanes for Tanh {
         let (p, s) = lanes::exp_parts(-(a + a));
         let e = s.mul_add(p, s);
         let one_minus_e = -s.mul_add(p, s - 1.0);
-        let r = lanes::recip(1.0 + e);
+        let r = 1.0 / (1.0 + e);
         ((one_minus_e * r).copysign(x), 4.0 * e * r * r)
     }
 
