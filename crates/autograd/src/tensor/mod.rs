@@ -8,6 +8,7 @@
 mod argmax;
 mod buf;
 mod create;
+pub(crate) mod crew;
 mod display;
 pub(crate) mod kernel;
 pub(crate) mod pool;

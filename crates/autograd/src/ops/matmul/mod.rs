@@ -27,10 +27,11 @@
 //! ```
 
 use gemm::Parallelism;
-use rayon::prelude::*;
+use std::sync::{Mutex, PoisonError};
+
 use smallvec::SmallVec;
 
-use crate::tensor::{Storage, kernel};
+use crate::tensor::{Storage, crew, kernel};
 use crate::{BackwardCtx, Element, Error, InputGrads, Op, Result, Shape, Tensor, Var};
 
 use super::unbroadcast;
@@ -330,24 +331,40 @@ fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
         }
         // One band of output rows per thread, each an independent single-threaded
         // product (`lhs` rows r0.. times the whole `rhs`): gemm's own threading splits
-        // products with few rows (a batch of 64) poorly.
+        // products with few rows (a batch of 64) poorly. The bands run on the crew
+        // (`tensor::crew`), whose threads are awake when the next product comes.
         let band = m.div_ceil(threads);
-        dst.par_chunks_mut(band * n)
-            .enumerate()
-            .try_for_each(|(t, rows)| {
-                let lhs = lhs.get(t * band * p.lhs.row..).unwrap_or_default();
-                gemm_into(
-                    rows.len() / n,
-                    n,
-                    k,
-                    rows,
-                    lhs,
-                    p.lhs,
-                    rhs,
-                    p.rhs,
-                    Parallelism::None,
-                )
-            })?;
+        let bands: Vec<Mutex<&mut [T]>> = dst.chunks_mut(band * n).map(Mutex::new).collect();
+        let failure: Mutex<Option<Error>> = Mutex::new(None);
+        crew::run(bands.len(), &|t| {
+            // Each band is locked by its own piece only: never contended, never poisoned
+            // (a panicking piece fails the whole product).
+            let Some(mut rows) = bands
+                .get(t)
+                .map(|b| b.lock().unwrap_or_else(PoisonError::into_inner))
+            else {
+                return;
+            };
+            let lhs = lhs.get(t * band * p.lhs.row..).unwrap_or_default();
+            let rows: &mut [T] = &mut rows;
+            let result = gemm_into(
+                rows.len() / n,
+                n,
+                k,
+                rows,
+                lhs,
+                p.lhs,
+                rhs,
+                p.rhs,
+                Parallelism::None,
+            );
+            if let (Err(e), Ok(mut slot)) = (result, failure.lock()) {
+                *slot = Some(e);
+            }
+        });
+        if let Some(e) = failure.into_inner().ok().flatten() {
+            return Err(e);
+        }
     }
     debug_assert_eq!(p.lhs_offsets.len(), p.batch);
     Ok(out)
