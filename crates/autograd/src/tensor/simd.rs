@@ -1,4 +1,4 @@
-//! Loops over f32 slices compiled for the CPU they run on, split over rayon's threads
+//! Loops over f32 slices compiled for the CPU they run on, split over the threads
 //! when the slice is large.
 //!
 //! The default target is the x86-64 baseline (SSE2): a loop compiled for it uses
@@ -9,7 +9,8 @@
 //! vectorised with that copy's instruction set.
 //!
 //! Large slices (from [`PARALLEL_MIN`] elements) are cut into fixed chunks of
-//! [`CHUNK`] elements that rayon's threads take; every output element is computed by
+//! [`CHUNK`] elements, dealt out to the threads of the crew (`tensor::crew`) in runs of
+//! consecutive chunks; every output element is computed by
 //! the same code whichever thread runs it, so results do not depend on the thread
 //! count or on scheduling.
 //!
@@ -19,7 +20,7 @@
 
 use std::mem::MaybeUninit;
 
-use rayon::prelude::*;
+use std::sync::{Mutex, PoisonError};
 
 /// Slices at least this long are split over rayon's threads (below it, waking a second
 /// thread costs more than it saves).
@@ -77,9 +78,9 @@ pub(crate) fn zip_assign<K: Binary>(a: &mut [f32], b: &[f32], k: K) {
     let n = a.len().min(b.len());
     let (a, b) = (&mut a[..n], &b[..n]);
     if n >= PARALLEL_MIN {
-        a.par_chunks_mut(CHUNK)
-            .zip(b.par_chunks(CHUNK))
-            .for_each(|(a, b)| zip_assign_chunk(k, a, b));
+        on_crew(a.chunks_mut(CHUNK).zip(b.chunks(CHUNK)), |(a, b)| {
+            zip_assign_chunk(k, a, b)
+        });
     } else {
         zip_assign_chunk(k, a, b);
     }
@@ -95,10 +96,12 @@ pub(crate) fn map_pair<K: Pair>(x: &[f32], k: K) -> (Vec<f32>, Vec<f64>) {
         let a = &mut first.spare_capacity_mut()[..n];
         let b = &mut second.spare_capacity_mut()[..n];
         if n >= PARALLEL_MIN {
-            a.par_chunks_mut(CHUNK)
-                .zip(b.par_chunks_mut(CHUNK))
-                .zip(x.par_chunks(CHUNK))
-                .for_each(|((a, b), x)| map_pair_chunk(k, x, a, b, stream));
+            on_crew(
+                a.chunks_mut(CHUNK)
+                    .zip(b.chunks_mut(CHUNK))
+                    .zip(x.chunks(CHUNK)),
+                |((a, b), x)| map_pair_chunk(k, x, a, b, stream),
+            );
         } else {
             map_pair_chunk(k, x, a, b, stream);
         }
@@ -126,9 +129,9 @@ pub(crate) fn mul_wide_assign(g: &mut [f32], s: &[f64]) {
     let n = g.len().min(s.len());
     let (g, s) = (&mut g[..n], &s[..n]);
     if n >= PARALLEL_MIN {
-        g.par_chunks_mut(CHUNK)
-            .zip(s.par_chunks(CHUNK))
-            .for_each(|(g, s)| mul_wide_assign_chunk(g, s));
+        on_crew(g.chunks_mut(CHUNK).zip(s.chunks(CHUNK)), |(g, s)| {
+            mul_wide_assign_chunk(g, s)
+        });
     } else {
         mul_wide_assign_chunk(g, s);
     }
@@ -147,6 +150,27 @@ fn assume_written<T>(v: &mut Vec<T>, n: usize) {
     unsafe { v.set_len(n) };
 }
 
+/// `f` on every part, the parts dealt out in runs of consecutive ones, one run per
+/// thread of the crew (`tensor::crew`, whose threads are awake between jobs).
+fn on_crew<P: Send>(parts: impl Iterator<Item = P>, f: impl Fn(P) + Sync) {
+    let parts: Vec<P> = parts.collect();
+    let threads = rayon::current_num_threads().clamp(1, parts.len().max(1));
+    let per = parts.len().div_ceil(threads).max(1);
+    let mut runs: Vec<Mutex<Vec<P>>> = Vec::with_capacity(threads);
+    let mut parts = parts.into_iter().peekable();
+    while parts.peek().is_some() {
+        runs.push(Mutex::new(parts.by_ref().take(per).collect()));
+    }
+    super::crew::run(runs.len(), &|i| {
+        let run = runs
+            .get(i)
+            .map(|r| std::mem::take(&mut *r.lock().unwrap_or_else(PoisonError::into_inner)));
+        for p in run.into_iter().flatten() {
+            f(p);
+        }
+    });
+}
+
 /// A vector of `n` elements, each written by `write(start, chunk)`, which must write
 /// every element of the chunk it is given (`chunk` starts at element `start`).
 #[expect(
@@ -157,9 +181,9 @@ fn fill(n: usize, write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<
     let mut out: Vec<f32> = super::pool::take(n);
     let dst = &mut out.spare_capacity_mut()[..n];
     if n >= PARALLEL_MIN {
-        dst.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(i, chunk)| write(i * CHUNK, chunk));
+        on_crew(dst.chunks_mut(CHUNK).enumerate(), |(i, chunk)| {
+            write(i * CHUNK, chunk)
+        });
     } else {
         write(0, dst);
     }
