@@ -106,6 +106,23 @@ pub trait Module: Send + Sync {
         Vec::new()
     }
 
+    /// Calls `f` with each direct sub-module, in the order of [`Module::children`],
+    /// without their names: what walks that run every step (an optimiser's) use. The
+    /// default goes through `children`; a container of many children overrides it so
+    /// as not to build their names.
+    fn for_each_child(&self, f: &mut dyn FnMut(&dyn Module)) {
+        for (_, c) in self.children() {
+            f(c);
+        }
+    }
+
+    /// [`Module::for_each_child`], mutably (the order of [`Module::children_mut`]).
+    fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut dyn Module)) {
+        for (_, c) in self.children_mut() {
+            f(c);
+        }
+    }
+
     /// Switches this module (not its children) between training and evaluation
     /// behaviour (dropout, batch statistics). Most modules have none.
     fn set_training_self(&mut self, _training: bool) {}
@@ -221,9 +238,7 @@ pub fn for_each_parameter(root: &dyn Module, f: &mut dyn FnMut(&Param)) {
     for (_, p) in root.params() {
         f(p);
     }
-    for (_, c) in root.children() {
-        for_each_parameter(c, f);
-    }
+    root.for_each_child(&mut |c| for_each_parameter(c, f));
 }
 
 /// [`for_each_parameter`], mutably (the order of [`visit_parameters_mut`]).
@@ -231,9 +246,7 @@ pub fn for_each_parameter_mut(root: &mut dyn Module, f: &mut dyn FnMut(&mut Para
     for (_, p) in root.params_mut() {
         f(p);
     }
-    for (_, c) in root.children_mut() {
-        for_each_parameter_mut(c, f);
-    }
+    root.for_each_child_mut(&mut |c| for_each_parameter_mut(c, f));
 }
 
 /// Number of trainable scalars in the tree.
@@ -339,7 +352,11 @@ impl ParamGrads {
 pub struct ForwardCtx<'t> {
     tape: &'t Tape,
     bound: HashMap<ParamId, Var>,
-    path: Vec<String>,
+    /// The path of the module being run, joined with dots (`"layers.3"`), kept as one
+    /// string: a call appends its name and truncates it back (no string per call).
+    path: String,
+    /// Where each entered module's name starts in `path` (the length before it).
+    marks: Vec<usize>,
     observers: Vec<Box<dyn Observer + 't>>,
     rng: Xoshiro256PlusPlus,
 }
@@ -355,7 +372,8 @@ impl<'t> ForwardCtx<'t> {
         ForwardCtx {
             tape,
             bound: HashMap::new(),
-            path: Vec::new(),
+            path: String::new(),
+            marks: Vec::new(),
             observers: Vec::new(),
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
         }
@@ -395,7 +413,7 @@ impl<'t> ForwardCtx<'t> {
 
     /// The path of the module being run (`"layers.3"`).
     pub fn path(&self) -> String {
-        self.path.join(".")
+        self.path.clone()
     }
 
     /// The random generator (dropout masks draw from it).
@@ -408,26 +426,53 @@ impl<'t> ForwardCtx<'t> {
     /// # Errors
     /// The child's errors, and the observers'.
     pub fn call(&mut self, name: &str, module: &dyn Module, x: &Var) -> Result<Var> {
-        self.path.push(name.to_string());
+        self.enter();
+        self.path.push_str(name);
+        self.run_entered(module, x)
+    }
+
+    /// [`ForwardCtx::call`] with the child's index as its name (`"3"`), as containers
+    /// name their children, without formatting a string for it.
+    ///
+    /// # Errors
+    /// As [`ForwardCtx::call`].
+    pub fn call_index(&mut self, index: usize, module: &dyn Module, x: &Var) -> Result<Var> {
+        use std::fmt::Write as _;
+        self.enter();
+        // Writing to a String cannot fail.
+        let _ = write!(self.path, "{index}");
+        self.run_entered(module, x)
+    }
+
+    /// Starts a child's path component (the separator, when it is not the first).
+    fn enter(&mut self) {
+        self.marks.push(self.path.len());
+        if self.marks.len() > 1 {
+            self.path.push('.');
+        }
+    }
+
+    /// Runs the child whose name was just appended to the path, tells the observers,
+    /// and takes the name off the path again.
+    fn run_entered(&mut self, module: &dyn Module, x: &Var) -> Result<Var> {
         // Nodes recorded by the child carry its path, for graph exports and anomaly
         // reports.
-        let previous = self.tape.set_scope(Some(&self.path.join(".")));
+        let previous = self.tape.set_scope(Some(&self.path));
         let result = module.forward(self, x);
         self.tape.restore_scope(previous);
         // Name the innermost module an error came from.
         let result = result.map_err(|e| match e {
             e @ Error::InModule { .. } => e,
             e => Error::InModule {
-                path: self.path.join("."),
+                path: self.path.clone(),
                 source: Box::new(e),
             },
         });
         let outcome = match result {
             Ok(y) => {
-                let path = self.path.join(".");
                 let mut err = None;
                 for obs in self.observers.iter_mut() {
-                    if let Err(e) = obs.after_forward(&path, module, x, &y) {
+                    if let Err(e) = obs.after_forward(&self.path, module, x, &y) {
                         err = Some(e);
                         break;
                     }
@@ -439,7 +484,9 @@ impl<'t> ForwardCtx<'t> {
             }
             Err(e) => Err(e),
         };
-        self.path.pop();
+        if let Some(mark) = self.marks.pop() {
+            self.path.truncate(mark);
+        }
         outcome
     }
 
@@ -454,9 +501,8 @@ impl<'t> ForwardCtx<'t> {
     /// # Errors
     /// The observers' errors.
     pub fn report_states(&mut self, module: &dyn Module, states: &[Var]) -> Result<()> {
-        let path = self.path.join(".");
         for obs in self.observers.iter_mut() {
-            obs.on_states(&path, module, states)?;
+            obs.on_states(&self.path, module, states)?;
         }
         Ok(())
     }

@@ -106,3 +106,41 @@ fn an_lstm_reports_the_gradient_reaching_each_time_step() {
         hs[4].value().to_f64_vec()[..]
     );
 }
+
+#[test]
+fn the_nameless_walks_visit_what_the_named_ones_do_in_their_order() {
+    use gradflow_nn::module::{for_each_parameter, for_each_parameter_mut};
+    let mut net = Sequential::new().with(small_cnn()).with(Residual::new(
+        Linear::new(3, 3, Init::Standard, None, true, DType::F64, 4).unwrap(),
+    ));
+    let named: Vec<_> = named_parameters(&net).iter().map(|(_, p)| p.id()).collect();
+    let mut walked = Vec::new();
+    for_each_parameter(&net, &mut |p| walked.push(p.id()));
+    assert_eq!(walked, named);
+    let mut walked_mut = Vec::new();
+    for_each_parameter_mut(&mut net, &mut |p| walked_mut.push(p.id()));
+    assert_eq!(walked_mut, named);
+    // Sequential overrides for_each_child: same children as `children`, same order.
+    let mut children = Vec::new();
+    net.for_each_child(&mut |c| children.push(c.describe()));
+    let listed: Vec<String> = net.children().iter().map(|(_, c)| c.describe()).collect();
+    assert_eq!(children, listed);
+}
+
+#[test]
+fn nodes_recorded_inside_a_container_carry_the_dotted_path() {
+    let net = Sequential::new().with(small_cnn());
+    let tape = Tape::new();
+    let mut ctx = ForwardCtx::new(&tape);
+    let x = tape.constant(Tensor::randn([1, 1, 4, 4], DType::F64, 5));
+    assert_eq!(ctx.path(), "");
+    net.forward(&mut ctx, &x).unwrap();
+    assert_eq!(ctx.path(), "", "the path is restored after the pass");
+    let scopes: Vec<String> = tape
+        .graph()
+        .node_weights()
+        .filter_map(|n| n.scope.clone())
+        .collect();
+    assert!(scopes.iter().any(|s| s == "0.5"), "{scopes:?}");
+    assert!(scopes.iter().any(|s| s == "0.0"), "{scopes:?}");
+}

@@ -344,6 +344,14 @@ impl Module for Mlp {
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
         vec![("layers".to_string(), &mut self.layers as &mut dyn Module)]
     }
+
+    fn for_each_child(&self, f: &mut dyn FnMut(&dyn Module)) {
+        f(&self.layers);
+    }
+
+    fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut dyn Module)) {
+        f(&mut self.layers);
+    }
 }
 
 #[cfg(test)]

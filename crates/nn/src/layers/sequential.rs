@@ -69,7 +69,7 @@ impl Module for Sequential {
     fn forward(&self, ctx: &mut ForwardCtx<'_>, x: &Var) -> Result<Var> {
         let mut h = x.clone();
         for (i, layer) in self.layers.iter().enumerate() {
-            h = ctx.call(&i.to_string(), layer.as_ref(), &h)?;
+            h = ctx.call_index(i, layer.as_ref(), &h)?;
         }
         Ok(h)
     }
@@ -88,5 +88,17 @@ impl Module for Sequential {
             .enumerate()
             .map(|(i, l)| (i.to_string(), l.as_mut() as &mut dyn Module))
             .collect()
+    }
+
+    fn for_each_child(&self, f: &mut dyn FnMut(&dyn Module)) {
+        for l in &self.layers {
+            f(l.as_ref());
+        }
+    }
+
+    fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut dyn Module)) {
+        for l in &mut self.layers {
+            f(l.as_mut());
+        }
     }
 }
