@@ -27,6 +27,7 @@
 //! ```
 
 use gemm::Parallelism;
+use std::mem::MaybeUninit;
 use std::sync::{Mutex, PoisonError};
 
 use smallvec::SmallVec;
@@ -307,16 +308,33 @@ fn batch_offsets(dims: &[usize], strides: &[usize]) -> Vec<usize> {
     offsets
 }
 
+#[expect(
+    unsafe_code,
+    reason = "the output is written by gemm without being zeroed first; set_len once every element is written"
+)]
 fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
-    let mut out = crate::tensor::pool::zeros(p.out.numel());
+    let numel = p.out.numel();
     let (m, n, k) = (p.m, p.n, p.k);
     if m == 0 || n == 0 || k == 0 {
         // An empty sum is zero: k = 0 gives a zero matrix, as in PyTorch.
-        return Ok(out);
+        return Ok(crate::tensor::pool::zeros(numel));
     }
+    // Every element is written below (gemm with `read_dst = false` writes its whole
+    // destination), so the output is not zeroed first: one batch member per m x n
+    // chunk, and the plan must have exactly one pair of offsets per chunk.
+    if p.lhs_offsets.len() != p.batch
+        || p.rhs_offsets.len() != p.batch
+        || p.batch.checked_mul(m * n) != Some(numel)
+    {
+        return Err(Error::invalid(
+            "matmul",
+            "internal: the plan's batch does not cover the output",
+        ));
+    }
+    let mut out: Vec<T> = crate::tensor::pool::take(numel);
     let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD;
     let threads = rayon::current_num_threads();
-    let chunks = out.chunks_exact_mut(m * n);
+    let chunks = out.spare_capacity_mut()[..numel].chunks_exact_mut(m * n);
     for ((dst, &oa), &ob) in chunks.zip(&p.lhs_offsets).zip(&p.rhs_offsets) {
         let lhs = a.get(oa..).unwrap_or_default();
         let rhs = b.get(ob..).unwrap_or_default();
@@ -326,7 +344,7 @@ fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
             } else {
                 Parallelism::None
             };
-            gemm_into(m, n, k, dst, lhs, p.lhs, rhs, p.rhs, parallelism)?;
+            gemm_into_uninit(m, n, k, dst, lhs, p.lhs, rhs, p.rhs, parallelism)?;
             continue;
         }
         // One band of output rows per thread, each an independent single-threaded
@@ -334,7 +352,8 @@ fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
         // products with few rows (a batch of 64) poorly. The bands run on the crew
         // (`tensor::crew`), whose threads are awake when the next product comes.
         let band = m.div_ceil(threads);
-        let bands: Vec<Mutex<&mut [T]>> = dst.chunks_mut(band * n).map(Mutex::new).collect();
+        let bands: Vec<Mutex<&mut [MaybeUninit<T>]>> =
+            dst.chunks_mut(band * n).map(Mutex::new).collect();
         let failure: Mutex<Option<Error>> = Mutex::new(None);
         crew::run(bands.len(), &|t| {
             // Each band is locked by its own piece only: never contended, never poisoned
@@ -346,8 +365,8 @@ fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
                 return;
             };
             let lhs = lhs.get(t * band * p.lhs.row..).unwrap_or_default();
-            let rows: &mut [T] = &mut rows;
-            let result = gemm_into(
+            let rows: &mut [MaybeUninit<T>] = &mut rows;
+            let result = gemm_into_uninit(
                 rows.len() / n,
                 n,
                 k,
@@ -366,7 +385,12 @@ fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
             return Err(e);
         }
     }
-    debug_assert_eq!(p.lhs_offsets.len(), p.batch);
+    // SAFETY: the capacity is at least `numel` (`take`), and every element of
+    // `spare[..numel]` has been written: the chunks of m x n partition it (checked
+    // above: `batch` chunks, one offset pair each), and each chunk was written whole by
+    // `gemm_into_uninit` (directly or in bands that partition it), which returned Ok
+    // (an error returned early, leaving the length 0).
+    unsafe { out.set_len(numel) };
     Ok(out)
 }
 
@@ -375,9 +399,10 @@ fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
 ///
 /// Every element gemm can touch is checked to lie inside its slice first, so a wrong
 /// layout is an error, never an out-of-bounds access.
+#[cfg(test)]
 #[expect(
     unsafe_code,
-    reason = "gemm::gemm takes raw pointers and element strides; the extents are checked against the slices just before the call"
+    reason = "views the initialised destination as MaybeUninit for gemm_into_uninit, which only writes initialised values"
 )]
 #[expect(
     clippy::too_many_arguments,
@@ -394,6 +419,33 @@ fn gemm_into<T: Element>(
     rhs_layout: Layout,
     parallelism: Parallelism,
 ) -> Result<()> {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout, and `gemm_into_uninit` only writes
+    // initialised values through it, so `dst` stays initialised.
+    let dst = unsafe { &mut *(std::ptr::from_mut(dst) as *mut [MaybeUninit<T>]) };
+    gemm_into_uninit(m, n, k, dst, lhs, lhs_layout, rhs, rhs_layout, parallelism)
+}
+
+/// [`gemm_into`] into memory that need not be initialised: every element of `dst` is
+/// written (the old contents are never read).
+#[expect(
+    unsafe_code,
+    reason = "gemm::gemm takes raw pointers and element strides; the extents are checked against the slices just before the call"
+)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a gemm call has this many parameters"
+)]
+fn gemm_into_uninit<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [MaybeUninit<T>],
+    lhs: &[T],
+    lhs_layout: Layout,
+    rhs: &[T],
+    rhs_layout: Layout,
+    parallelism: Parallelism,
+) -> Result<()> {
     let internal = |what: &str| Error::invalid("matmul", format!("internal: {what}"));
     if dst.len() != m.saturating_mul(n) {
         return Err(internal("the destination does not hold m x n elements"));
@@ -402,7 +454,7 @@ fn gemm_into<T: Element>(
         return Ok(());
     }
     if k == 0 {
-        dst.fill(T::zero());
+        dst.fill(MaybeUninit::new(T::zero()));
         return Ok(());
     }
     // The furthest element of an r x c matrix is at (r-1) * row + (c-1) * col.
@@ -426,14 +478,15 @@ fn gemm_into<T: Element>(
     // `rhs`. Every lhs element gemm reads is at `i * lhs_rs + p * lhs_cs` for i < m,
     // p < k, at most the extent checked above to be inside `lhs`; likewise for `rhs`
     // with p < k, j < n. All strides are non-negative and fit in isize. With
-    // `read_dst = false` the old contents of `dst` are never read (alpha is ignored),
-    // and beta = 1 gives dst = lhs * rhs.
+    // `read_dst = false` the old contents of `dst` are never read (alpha is ignored;
+    // they may be uninitialised) and every one of its m * n elements is written:
+    // beta = 1 gives dst = lhs * rhs.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst.as_mut_ptr().cast::<T>(),
             1,
             dst_rs,
             false,
