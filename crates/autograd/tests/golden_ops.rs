@@ -54,8 +54,8 @@ const F32_TOLERANCE: Tolerance = Tolerance {
 
 /// The f32 tolerance of a case.
 ///
-/// matmul, matmul_transposed and conv2d (forward and gradients, which are matrix
-/// products too) keep `rtol = 1e-5` but get a floor of 0.1, an absolute tolerance of
+/// matmul, matmul_transposed, linear and conv2d (forward and gradients, which are
+/// matrix products too) keep `rtol = 1e-5` but get a floor of 0.1, an absolute tolerance of
 /// `1e-6`. Each of their elements is a dot product of O(1) terms whose sum can cancel
 /// to far below the terms (the golden data have elements of 8e-5 made of terms whose
 /// absolute values add up to 3.8). Rounding in f32 leaves any summation an error of
@@ -71,7 +71,7 @@ const F32_TOLERANCE: Tolerance = Tolerance {
 fn f32_tolerance(name: &str) -> Tolerance {
     let op = name.split('/').next().unwrap_or(name);
     match op {
-        "matmul" | "matmul_transposed" | "conv2d" => Tolerance {
+        "matmul" | "matmul_transposed" | "linear" | "conv2d" => Tolerance {
             rtol: 1e-5,
             floor: 0.1,
         },
@@ -235,6 +235,10 @@ fn builders() -> BTreeMap<String, Build> {
     t.add("variance/4d_axes13_c1", |x, _| {
         x[0].variance(&[1, 3], false, 1)
     });
+
+    t.add("linear/2d", |x, _| x[0].linear(&x[1], Some(&x[2])));
+    t.add("linear/batched", |x, _| x[0].linear(&x[1], Some(&x[2])));
+    t.add("linear/no_bias", |x, _| x[0].linear(&x[1], None));
 
     for variant in [
         "2d",

@@ -16,6 +16,7 @@ pub mod exp;
 pub mod gather;
 pub mod im2col;
 pub mod index_select;
+pub mod linear;
 pub mod log;
 pub mod log1p;
 pub mod logsumexp;

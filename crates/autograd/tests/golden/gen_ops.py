@@ -291,6 +291,12 @@ for variant, axes, keepdim, corr, shape in [
         params={"axes": axes, "keepdim": keepdim, "correction": corr},
     )
 
+# ---------------------------------------------------------------- linear
+
+case("linear/2d", lambda x, c: F.linear(x[0], x[1], x[2]), [normal(3, 4), normal(5, 4), normal(5)])
+case("linear/batched", lambda x, c: F.linear(x[0], x[1], x[2]), [normal(2, 3, 4), normal(5, 4), normal(5)])
+case("linear/no_bias", lambda x, c: F.linear(x[0], x[1]), [normal(3, 4), normal(5, 4)])
+
 # ---------------------------------------------------------------- matmul
 
 for variant, sa, sb in [

@@ -114,12 +114,10 @@ impl Module for Linear {
 
     fn forward(&self, ctx: &mut ForwardCtx<'_>, x: &Var) -> Result<Var> {
         let w = ctx.param(&self.weight);
-        // x W^T read through strides: no transpose is materialised.
-        let y = x.matmul_transposed(&w, false, true)?;
-        Ok(match &self.bias {
-            Some(b) => y.add(&ctx.param(b))?,
-            None => y,
-        })
+        let b = self.bias.as_ref().map(|b| ctx.param(b));
+        // One `linear` node: x W^T read through strides (no transpose is
+        // materialised), the bias added in place.
+        Ok(x.linear(&w, b.as_ref())?)
     }
 
     fn params(&self) -> Vec<(&'static str, &Param)> {
