@@ -11,8 +11,12 @@
 //! threads do (PyTorch's `KMP_BLOCKTIME` is 200 ms), and the caller runs the first piece
 //! itself.
 //!
-//! One job at a time: a caller that finds the crew busy (another thread's job), or a
-//! job with more pieces than the crew has threads, runs on rayon's pool instead.
+//! One job at a time: a caller that finds the crew busy (another thread's job), a job
+//! with more pieces than the crew has threads, or a caller that is itself one of
+//! rayon's threads (whose pool is then busy with other work) runs on rayon's pool
+//! instead. While it spins, a member takes a core: a program that does other work on
+//! its cores between products (a probe's worker thread) gets them back within
+//! [`SPIN`] of the last product.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -148,6 +152,12 @@ pub(crate) fn run(pieces: usize, f: &(dyn Fn(usize) + Sync)) {
         }
         return;
     }
+    // Called from rayon's pool (a study running several networks at once), the cores
+    // are already busy with the pool's work: the pool splits this job too, and the
+    // crew stays out of its way (a spinning member would take a core from it).
+    if rayon::current_thread_index().is_some() {
+        return (0..pieces).into_par_iter().for_each(f);
+    }
     let crew = crew();
     let helpers = pieces - 1;
     // A poisoned lock only means an earlier job panicked; the crew itself is sound.
@@ -214,6 +224,21 @@ mod tests {
         });
         drop(bands);
         assert!(out.iter().enumerate().all(|(j, &v)| v == j as u64));
+    }
+
+    #[test]
+    fn a_caller_on_rayons_pool_runs_every_piece_there() {
+        let counts: Vec<AtomicUsize> = (0..3).map(|_| AtomicUsize::new(0)).collect();
+        rayon::scope(|_| {
+            run(3, &|i| {
+                assert!(
+                    rayon::current_thread_index().is_some(),
+                    "piece {i} off the pool"
+                );
+                counts[i].fetch_add(1, Ordering::Relaxed);
+            });
+        });
+        assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1));
     }
 
     #[test]
