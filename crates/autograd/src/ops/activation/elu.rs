@@ -73,20 +73,9 @@ impl Pointwise for Elu {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Elu {
     #[inline(always)]
-    fn value(self, x: f64) -> f64 {
-        let curve = self.alpha * lanes::expm1(x);
-        if x > 0.0 { x } else { curve }
-    }
-
-    #[inline(always)]
-    fn slope(self, x: f64) -> f64 {
-        let curve = self.alpha * lanes::exp(x);
-        if x > 0.0 { 1.0 } else { curve }
-    }
-
-    #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
-        // expm1 and exp from the same parts (what `lanes::expm1` and `lanes::exp` do).
+        // alpha expm1(x) and alpha e^x below 0, from the same parts (what `lanes::expm1`
+        // and `lanes::exp` do).
         let (p, s) = lanes::exp_parts(x);
         let value = self.alpha * s.mul_add(p, s - 1.0);
         let slope = self.alpha * s.mul_add(p, s);

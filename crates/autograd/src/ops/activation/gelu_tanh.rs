@@ -94,16 +94,6 @@ impl Pointwise for GeluTanh {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for GeluTanh {
     #[inline(always)]
-    fn value(self, x: f64) -> f64 {
-        self.value_and_slope(x).0
-    }
-
-    #[inline(always)]
-    fn slope(self, x: f64) -> f64 {
-        self.value_and_slope(x).1
-    }
-
-    #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
         // The value x sigma(z), z = x (A + B x^2) (z's f64 rounding error is far below
         // f32's ulp), and the slope sigma(z) + x sigma'(z) z', z' = A + 3 B x^2, with

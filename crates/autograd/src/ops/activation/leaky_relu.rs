@@ -60,13 +60,12 @@ impl Pointwise for LeakyRelu {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for LeakyRelu {
     #[inline(always)]
-    fn value(self, x: f64) -> f64 {
-        if x > 0.0 { x } else { x * self.slope }
-    }
-
-    #[inline(always)]
-    fn slope(self, x: f64) -> f64 {
-        if x > 0.0 { 1.0 } else { self.slope }
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        if x > 0.0 {
+            (x, 1.0)
+        } else {
+            (x * self.slope, self.slope)
+        }
     }
 }
 

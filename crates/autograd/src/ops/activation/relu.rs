@@ -49,14 +49,10 @@ impl Pointwise for Relu {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Relu {
     #[inline(always)]
-    fn value(self, x: f64) -> f64 {
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
         // NaN <= 0 is false: NaN passes through, as in the scalar kernel.
-        if x <= 0.0 { 0.0 } else { x }
-    }
-
-    #[inline(always)]
-    fn slope(self, x: f64) -> f64 {
-        if x > 0.0 { 1.0 } else { 0.0 }
+        let value = if x <= 0.0 { 0.0 } else { x };
+        (value, if x > 0.0 { 1.0 } else { 0.0 })
     }
 }
 

@@ -56,16 +56,6 @@ impl Pointwise for Sigmoid {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Sigmoid {
     #[inline(always)]
-    fn value(self, x: f64) -> f64 {
-        lanes::logistic_parts(x).0
-    }
-
-    #[inline(always)]
-    fn slope(self, x: f64) -> f64 {
-        lanes::logistic_parts(x).1
-    }
-
-    #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
         let (value, slope, _) = lanes::logistic_parts(x);
         (value, slope)

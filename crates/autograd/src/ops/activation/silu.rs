@@ -51,20 +51,9 @@ impl Pointwise for Silu {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Silu {
     #[inline(always)]
-    fn value(self, x: f64) -> f64 {
-        self.value_and_slope(x).0
-    }
-
-    #[inline(always)]
-    fn slope(self, x: f64) -> f64 {
-        self.value_and_slope(x).1
-    }
-
-    #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
         // The slope sigma + x sigma' has a root, where the sum cancels: it needs the
-        // precise logistic, and the value shares it (where only the value is used, the
-        // compiler drops the slope's work, not the precise exponential).
+        // precise logistic, and the value shares it.
         let (s, ds, _) = lanes::logistic_parts_precise(x);
         // Below -700 the f64 logistic is clamped (e^-708): the exact value is 0 in f32,
         // and beyond |x| = 700 the slope's limits are 0 and 1 (so infinities too).

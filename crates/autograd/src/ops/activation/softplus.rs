@@ -62,26 +62,14 @@ impl Pointwise for Softplus {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Softplus {
     #[inline(always)]
-    fn value(self, x: f64) -> f64 {
-        // max(x, 0) + ln(1 + e^-|beta x|) / beta, as the scalar kernel (a NaN propagates
-        // through the second term).
-        let e = lanes::exp(-(self.beta * x).abs());
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        // The value max(x, 0) + ln(1 + e^-|beta x|) / beta, as the scalar kernel (a NaN
+        // propagates through the second term); the slope sigma(beta x). Both use
+        // e = e^-|beta x|, which `logistic_parts` returns.
+        let (slope, _, e) = lanes::logistic_parts(self.beta * x);
         let positive = if x > 0.0 { x } else { 0.0 };
         // 1 / beta is loop-invariant and hoisted: a multiplication per element instead of
         // a division (its extra rounding is far below f32's).
-        positive + lanes::log1p_unit(e) * (1.0 / self.beta)
-    }
-
-    #[inline(always)]
-    fn slope(self, x: f64) -> f64 {
-        lanes::logistic_parts(self.beta * x).0
-    }
-
-    #[inline(always)]
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
-        // The two exponentials are the same, e^-|beta x|; `logistic_parts` returns it.
-        let (slope, _, e) = lanes::logistic_parts(self.beta * x);
-        let positive = if x > 0.0 { x } else { 0.0 };
         (positive + lanes::log1p_unit(e) * (1.0 / self.beta), slope)
     }
 

@@ -63,21 +63,10 @@ impl Pointwise for Tanh {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Tanh {
     #[inline(always)]
-    fn value(self, x: f64) -> f64 {
-        self.value_and_slope(x).0
-    }
-
-    #[inline(always)]
-    fn slope(self, x: f64) -> f64 {
-        self.value_and_slope(x).1
-    }
-
-    #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
         // tanh|x| = (1 - e) / (1 + e) with e = e^-2|x|, and 1 - e = -expm1(-2|x|) from
         // the same exponential's parts: no cancellation as x -> 0, so no separate
         // series is needed there. The slope is 4 e / (1 + e)^2, as the scalar kernel.
-        // (Where only one of the two is used, the compiler drops the other's work.)
         let a = x.abs();
         let (p, s) = lanes::exp_parts(-(a + a));
         let e = s.mul_add(p, s);
