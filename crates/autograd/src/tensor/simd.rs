@@ -43,9 +43,10 @@ pub(crate) trait Unary: Copy + Send + Sync {
     fn eval(self, x: f32) -> f32;
 }
 
-/// `(f32, f32) -> f32`, one element.
-pub(crate) trait Binary: Copy + Send + Sync {
-    fn eval(self, a: f32, b: f32) -> f32;
+/// `(f32, B) -> f32`, one element; the second operand is an f32 too unless said
+/// otherwise (an f64 slope kept by an activation's forward pass).
+pub(crate) trait Binary<B = f32>: Copy + Send + Sync {
+    fn eval(self, a: f32, b: B) -> f32;
 }
 
 /// `f32 -> (f32, f64)`, one element: two results of one evaluation.
@@ -62,7 +63,7 @@ pub(crate) fn map<K: Unary>(x: &[f32], k: K) -> Vec<f32> {
 }
 
 /// `k(a, b)` for every pair of elements of two slices of one length, in a new vector.
-pub(crate) fn zip<K: Binary>(a: &[f32], b: &[f32], k: K) -> Vec<f32> {
+pub(crate) fn zip<B: Copy + Sync, K: Binary<B>>(a: &[f32], b: &[B], k: K) -> Vec<f32> {
     debug_assert_eq!(a.len(), b.len());
     let n = a.len().min(b.len());
     let stream = n >= STREAM_MIN;
@@ -73,7 +74,7 @@ pub(crate) fn zip<K: Binary>(a: &[f32], b: &[f32], k: K) -> Vec<f32> {
 }
 
 /// `a := k(a, b)` elementwise over two slices of one length, in place.
-pub(crate) fn zip_assign<K: Binary>(a: &mut [f32], b: &[f32], k: K) {
+pub(crate) fn zip_assign<B: Copy + Sync, K: Binary<B>>(a: &mut [f32], b: &[B], k: K) {
     debug_assert_eq!(a.len(), b.len());
     let n = a.len().min(b.len());
     let (a, b) = (&mut a[..n], &b[..n]);
@@ -109,32 +110,6 @@ pub(crate) fn map_pair<K: Pair>(x: &[f32], k: K) -> (Vec<f32>, Vec<f64>) {
     assume_written(&mut first, n);
     assume_written(&mut second, n);
     (first, second)
-}
-
-/// `(g * s)` elementwise, the product of an f32 and an f64 taken in f64 and rounded
-/// once to f32, in a new vector.
-pub(crate) fn mul_wide(g: &[f32], s: &[f64]) -> Vec<f32> {
-    debug_assert_eq!(g.len(), s.len());
-    let n = g.len().min(s.len());
-    let stream = n >= STREAM_MIN;
-    fill(n, |start, dst| {
-        let end = start + dst.len();
-        mul_wide_chunk(&g[start..end], &s[start..end], dst, stream)
-    })
-}
-
-/// [`mul_wide`] written over `g`.
-pub(crate) fn mul_wide_assign(g: &mut [f32], s: &[f64]) {
-    debug_assert_eq!(g.len(), s.len());
-    let n = g.len().min(s.len());
-    let (g, s) = (&mut g[..n], &s[..n]);
-    if n >= PARALLEL_MIN {
-        on_crew(g.chunks_mut(CHUNK).zip(s.chunks(CHUNK)), |(g, s)| {
-            mul_wide_assign_chunk(g, s)
-        });
-    } else {
-        mul_wide_assign_chunk(g, s);
-    }
 }
 
 /// `set_len(n)` on a vector whose first `n` elements the caller has written.
@@ -254,29 +229,7 @@ fn map_pair_chunk<K: Pair>(
     unsafe_code,
     reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
 )]
-fn mul_wide_chunk(g: &[f32], s: &[f64], dst: &mut [MaybeUninit<f32>], stream: bool) {
-    #[cfg(target_arch = "x86_64")]
-    if stream && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU supports AVX-512F (checked just above).
-        return unsafe { avx512::mul_wide_stream(g, s, dst) };
-    }
-    let _ = stream;
-    dispatch!(mul_wide(g, s, dst))
-}
-
-#[expect(
-    unsafe_code,
-    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
-)]
-fn mul_wide_assign_chunk(g: &mut [f32], s: &[f64]) {
-    dispatch!(mul_wide_assign(g, s))
-}
-
-#[expect(
-    unsafe_code,
-    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
-)]
-fn zip_assign_chunk<K: Binary>(k: K, a: &mut [f32], b: &[f32]) {
+fn zip_assign_chunk<B: Copy, K: Binary<B>>(k: K, a: &mut [f32], b: &[B]) {
     dispatch!(zip_assign(k, a, b))
 }
 
@@ -284,7 +237,13 @@ fn zip_assign_chunk<K: Binary>(k: K, a: &mut [f32], b: &[f32]) {
     unsafe_code,
     reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
 )]
-fn zip_chunk<K: Binary>(k: K, a: &[f32], b: &[f32], dst: &mut [MaybeUninit<f32>], stream: bool) {
+fn zip_chunk<B: Copy, K: Binary<B>>(
+    k: K,
+    a: &[f32],
+    b: &[B],
+    dst: &mut [MaybeUninit<f32>],
+    stream: bool,
+) {
     #[cfg(target_arch = "x86_64")]
     if stream && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports AVX-512F (checked just above).
@@ -309,10 +268,10 @@ macro_rules! loops {
         }
 
         $(#[$attr])*
-        pub(super) $($unsafety)? fn zip<K: Binary>(
+        pub(super) $($unsafety)? fn zip<B: Copy, K: Binary<B>>(
             k: K,
             a: &[f32],
-            b: &[f32],
+            b: &[B],
             dst: &mut [MaybeUninit<f32>],
         ) {
             for ((o, &u), &v) in dst.iter_mut().zip(a).zip(b) {
@@ -321,7 +280,11 @@ macro_rules! loops {
         }
 
         $(#[$attr])*
-        pub(super) $($unsafety)? fn zip_assign<K: Binary>(k: K, a: &mut [f32], b: &[f32]) {
+        pub(super) $($unsafety)? fn zip_assign<B: Copy, K: Binary<B>>(
+            k: K,
+            a: &mut [f32],
+            b: &[B],
+        ) {
             for (u, &v) in a.iter_mut().zip(b) {
                 *u = k.eval(*u, v);
             }
@@ -338,20 +301,6 @@ macro_rules! loops {
                 let (first, second) = k.eval(v);
                 o.write(first);
                 p.write(second);
-            }
-        }
-
-        $(#[$attr])*
-        pub(super) $($unsafety)? fn mul_wide(g: &[f32], s: &[f64], dst: &mut [MaybeUninit<f32>]) {
-            for ((o, &u), &v) in dst.iter_mut().zip(g).zip(s) {
-                o.write((u as f64 * v) as f32);
-            }
-        }
-
-        $(#[$attr])*
-        pub(super) $($unsafety)? fn mul_wide_assign(g: &mut [f32], s: &[f64]) {
-            for (u, &v) in g.iter_mut().zip(s) {
-                *u = (*u as f64 * v) as f32;
             }
         }
     };
@@ -467,35 +416,12 @@ mod avx512 {
         _mm_sfence();
     }
 
-    /// [`mul_wide`] with streaming stores, as [`map_stream`].
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn mul_wide_stream(g: &[f32], s: &[f64], dst: &mut [MaybeUninit<f32>]) {
-        let n = dst.len().min(g.len()).min(s.len());
-        let h = head(&dst[..n]);
-        let end = h + (n - h) / LANES * LANES;
-        // SAFETY: as in map_stream.
-        unsafe { mul_wide(&g[..h], &s[..h], &mut dst[..h]) };
-        for ((o, u), v) in dst[h..end]
-            .chunks_exact_mut(LANES)
-            .zip(g[h..end].chunks_exact(LANES))
-            .zip(s[h..end].chunks_exact(LANES))
-        {
-            let mut line = [0.0f32; LANES];
-            for ((l, &p), &q) in line.iter_mut().zip(u).zip(v) {
-                *l = (p as f64 * q) as f32;
-            }
-            unsafe { _mm512_stream_ps(o.as_mut_ptr().cast(), _mm512_loadu_ps(line.as_ptr())) };
-        }
-        unsafe { mul_wide(&g[end..n], &s[end..n], &mut dst[end..n]) };
-        _mm_sfence();
-    }
-
     /// [`zip`] with streaming stores, as [`map_stream`].
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn zip_stream<K: Binary>(
+    pub(super) unsafe fn zip_stream<B: Copy, K: Binary<B>>(
         k: K,
         a: &[f32],
-        b: &[f32],
+        b: &[B],
         dst: &mut [MaybeUninit<f32>],
     ) {
         let n = dst.len().min(a.len()).min(b.len());
@@ -543,6 +469,15 @@ mod tests {
     }
 
     #[derive(Clone, Copy)]
+    struct Wide;
+    impl Binary<f64> for Wide {
+        #[inline(always)]
+        fn eval(self, a: f32, b: f64) -> f32 {
+            (a as f64 * b) as f32
+        }
+    }
+
+    #[derive(Clone, Copy)]
     struct Prod;
     impl Binary for Prod {
         #[inline(always)]
@@ -586,12 +521,12 @@ mod tests {
             let want_wide: Vec<f32> = y
                 .iter()
                 .zip(&second)
-                .map(|(&g, &s)| (g as f64 * s) as f32)
+                .map(|(&g, &s)| Wide.eval(g, s))
                 .collect();
-            assert_eq!(mul_wide(&y, &second), want_wide, "mul_wide, n = {n}");
+            assert_eq!(zip(&y, &second, Wide), want_wide, "zip with f64, n = {n}");
             let mut w = y.clone();
-            mul_wide_assign(&mut w, &second);
-            assert_eq!(w, want_wide, "mul_wide_assign, n = {n}");
+            zip_assign(&mut w, &second, Wide);
+            assert_eq!(w, want_wide, "zip_assign with f64, n = {n}");
             for (isa, got_map, got_zip) in each_instruction_set(&x, &y) {
                 assert_eq!(got_map, want_map, "map, {isa}, n = {n}");
                 assert_eq!(got_zip, want_zip, "zip, {isa}, n = {n}");

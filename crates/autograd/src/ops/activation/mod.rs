@@ -141,6 +141,17 @@ impl<L: Lanes> simd::Pair for LaneValueAndSlope<L> {
     }
 }
 
+/// `g f'(x)` from a slope kept in f64, the product taken in f64 and rounded once (as
+/// [`LaneGrad`] does with the slope it evaluates).
+#[derive(Clone, Copy)]
+struct TimesKeptSlope;
+impl simd::Binary<f64> for TimesKeptSlope {
+    #[inline(always)]
+    fn eval(self, g: f32, slope: f64) -> f32 {
+        (g as f64 * slope) as f32
+    }
+}
+
 /// `g * f'(x)` in one pass (no recording): the fused gradient of [`ActFn`].
 fn fused_grad<K: Pointwise>(k: K, g: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     if let (Some(l), Ok(gs), Ok(xs)) = (k.lanes(), g.as_slice::<f32>(), x.as_slice::<f32>())
@@ -292,18 +303,18 @@ impl<K: Pointwise> ActFn<K> {
         let Ok(s) = slope.as_slice::<f64>() else {
             return Err(g);
         };
-        if g.shape() != slope.shape() || g.as_slice::<f32>().is_err() {
+        if g.shape() != slope.shape() {
             return Err(g);
         }
         if g.is_unique()
             && let Ok(gs) = g.as_mut_slice::<f32>()
         {
-            simd::mul_wide_assign(gs, s);
+            simd::zip_assign(gs, s, TimesKeptSlope);
             return Ok(g);
         }
         match g.as_slice::<f32>() {
             Ok(gs) => Ok(Tensor::from_kernel(
-                simd::mul_wide(gs, s),
+                simd::zip(gs, s, TimesKeptSlope),
                 g.shape().clone(),
             )),
             Err(_) => Err(g),
