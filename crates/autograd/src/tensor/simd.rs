@@ -20,8 +20,6 @@
 
 use std::mem::MaybeUninit;
 
-use std::sync::{Mutex, PoisonError};
-
 /// Slices at least this long are split over rayon's threads (below it, waking a second
 /// thread costs more than it saves).
 pub(crate) const PARALLEL_MIN: usize = 1 << 16;
@@ -79,7 +77,7 @@ pub(crate) fn zip_assign<B: Copy + Sync, K: Binary<B>>(a: &mut [f32], b: &[B], k
     let n = a.len().min(b.len());
     let (a, b) = (&mut a[..n], &b[..n]);
     if n >= PARALLEL_MIN {
-        on_crew(a.chunks_mut(CHUNK).zip(b.chunks(CHUNK)), |(a, b)| {
+        super::crew::for_each(a.chunks_mut(CHUNK).zip(b.chunks(CHUNK)), |(a, b)| {
             zip_assign_chunk(k, a, b)
         });
     } else {
@@ -97,7 +95,7 @@ pub(crate) fn map_pair<K: Pair>(x: &[f32], k: K) -> (Vec<f32>, Vec<f64>) {
         let a = &mut first.spare_capacity_mut()[..n];
         let b = &mut second.spare_capacity_mut()[..n];
         if n >= PARALLEL_MIN {
-            on_crew(
+            super::crew::for_each(
                 a.chunks_mut(CHUNK)
                     .zip(b.chunks_mut(CHUNK))
                     .zip(x.chunks(CHUNK)),
@@ -125,27 +123,6 @@ fn assume_written<T>(v: &mut Vec<T>, n: usize) {
     unsafe { v.set_len(n) };
 }
 
-/// `f` on every part, the parts dealt out in runs of consecutive ones, one run per
-/// thread of the crew (`tensor::crew`, whose threads are awake between jobs).
-fn on_crew<P: Send>(parts: impl Iterator<Item = P>, f: impl Fn(P) + Sync) {
-    let parts: Vec<P> = parts.collect();
-    let threads = rayon::current_num_threads().clamp(1, parts.len().max(1));
-    let per = parts.len().div_ceil(threads).max(1);
-    let mut runs: Vec<Mutex<Vec<P>>> = Vec::with_capacity(threads);
-    let mut parts = parts.into_iter().peekable();
-    while parts.peek().is_some() {
-        runs.push(Mutex::new(parts.by_ref().take(per).collect()));
-    }
-    super::crew::run(runs.len(), &|i| {
-        let run = runs
-            .get(i)
-            .map(|r| std::mem::take(&mut *r.lock().unwrap_or_else(PoisonError::into_inner)));
-        for p in run.into_iter().flatten() {
-            f(p);
-        }
-    });
-}
-
 /// A vector of `n` elements, each written by `write(start, chunk)`, which must write
 /// every element of the chunk it is given (`chunk` starts at element `start`).
 #[expect(
@@ -156,7 +133,7 @@ fn fill(n: usize, write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<
     let mut out: Vec<f32> = super::pool::take(n);
     let dst = &mut out.spare_capacity_mut()[..n];
     if n >= PARALLEL_MIN {
-        on_crew(dst.chunks_mut(CHUNK).enumerate(), |(i, chunk)| {
+        super::crew::for_each(dst.chunks_mut(CHUNK).enumerate(), |(i, chunk)| {
             write(i * CHUNK, chunk)
         });
     } else {

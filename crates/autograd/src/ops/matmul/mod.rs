@@ -352,20 +352,9 @@ fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
         // products with few rows (a batch of 64) poorly. The bands run on the crew
         // (`tensor::crew`), whose threads are awake when the next product comes.
         let band = m.div_ceil(threads);
-        let bands: Vec<Mutex<&mut [MaybeUninit<T>]>> =
-            dst.chunks_mut(band * n).map(Mutex::new).collect();
         let failure: Mutex<Option<Error>> = Mutex::new(None);
-        crew::run(bands.len(), &|t| {
-            // Each band is locked by its own piece only: never contended, never poisoned
-            // (a panicking piece fails the whole product).
-            let Some(mut rows) = bands
-                .get(t)
-                .map(|b| b.lock().unwrap_or_else(PoisonError::into_inner))
-            else {
-                return;
-            };
+        crew::for_each(dst.chunks_mut(band * n).enumerate(), |(t, rows)| {
             let lhs = lhs.get(t * band * p.lhs.row..).unwrap_or_default();
-            let rows: &mut [MaybeUninit<T>] = &mut rows;
             let result = gemm_into_uninit(
                 rows.len() / n,
                 n,
@@ -377,18 +366,19 @@ fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
                 p.rhs,
                 Parallelism::None,
             );
-            if let (Err(e), Ok(mut slot)) = (result, failure.lock()) {
-                *slot = Some(e);
+            if let Err(e) = result {
+                *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
             }
         });
-        if let Some(e) = failure.into_inner().ok().flatten() {
+        if let Some(e) = failure.into_inner().unwrap_or_else(PoisonError::into_inner) {
             return Err(e);
         }
     }
     // SAFETY: the capacity is at least `numel` (`take`), and every element of
     // `spare[..numel]` has been written: the chunks of m x n partition it (checked
     // above: `batch` chunks, one offset pair each), and each chunk was written whole by
-    // `gemm_into_uninit` (directly or in bands that partition it), which returned Ok
+    // `gemm_into_uninit` (directly, or in bands that partition it, each given to
+    // `crew::for_each` exactly once), which returned Ok
     // (an error returned early, leaving the length 0).
     unsafe { out.set_len(numel) };
     Ok(out)
