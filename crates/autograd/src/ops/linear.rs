@@ -28,43 +28,34 @@ fn add_rows<T: Copy + std::ops::Add<Output = T>>(y: &mut [T], b: &[T]) {
     }
 }
 
-/// Checks the shapes of `linear`'s operands: `n`, the output width.
+/// Checks the shapes and dtypes of `linear`'s operands: `n`, the output width.
 fn check(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<usize> {
-    let shapes: Vec<&crate::Shape> = [Some(x), Some(w), b]
-        .into_iter()
-        .flatten()
-        .map(Tensor::shape)
-        .collect();
+    // The operands' shapes, gathered only for an error (this runs every forward pass).
+    let wrong = |why: &str| {
+        let shapes: Vec<&crate::Shape> = [Some(x), Some(w), b]
+            .into_iter()
+            .flatten()
+            .map(Tensor::shape)
+            .collect();
+        Err(Error::shape("linear", &shapes, why))
+    };
     let wd = w.dims();
     if wd.len() != 2 {
-        return Err(Error::shape(
-            "linear",
-            &shapes,
-            "the weight must be [out_features, in_features]",
-        ));
+        return wrong("the weight must be [out_features, in_features]");
     }
     if x.dims().len() < 2 {
-        return Err(Error::shape(
-            "linear",
-            &shapes,
+        return wrong(
             "the input must have at least 2 dimensions ([batch, in_features]); reshape a \
              vector of length k to [1, k] first",
-        ));
+        );
     }
     if x.dims().last() != Some(&wd[1]) {
-        return Err(Error::shape(
-            "linear",
-            &shapes,
-            "the input's last dimension must be the weight's in_features (its second)",
-        ));
+        return wrong("the input's last dimension must be the weight's in_features (its second)");
     }
+    crate::tensor::kernel::same_dtype("linear", x, w)?;
     if let Some(b) = b {
         if b.dims() != [wd[0]] {
-            return Err(Error::shape(
-                "linear",
-                &shapes,
-                "the bias must be [out_features] (the weight's first dimension)",
-            ));
+            return wrong("the bias must be [out_features] (the weight's first dimension)");
         }
         crate::tensor::kernel::same_dtype("linear", x, b)?;
     }
@@ -233,6 +224,10 @@ mod tests {
             assert!(err.contains("linear") && err.contains(want), "{err}");
         }
         let b32 = Tensor::randn([5], DType::F32, 3);
-        assert!(x.linear(&w, Some(&b32)).is_err());
+        let w32 = w.to_dtype(DType::F32);
+        for err in [x.linear(&w, Some(&b32)), x.linear(&w32, None)] {
+            let err = err.unwrap_err().to_string();
+            assert!(err.contains("linear"), "{err}");
+        }
     }
 }
