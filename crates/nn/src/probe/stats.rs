@@ -741,24 +741,32 @@ fn fused_pass<T: Element>(v: &[T], k: f64) -> Fused {
             zeros[i] += if x[i] == 0.0 { 1.0 } else { 0.0 };
         }
     }
+    finish_fused([shifted, shifted_sq, sq, abs, max, zeros], rest, k)
+}
+
+/// The end of a fused pass, given its eight lanes of each statistic (in the order of
+/// [`Fused`]'s fields) after the whole groups: the elements after the last whole group
+/// are added lane by lane, then each statistic's lanes are added pairwise.
+#[inline(always)]
+fn finish_fused<T: Element>(mut p: [[f64; WIDE]; 6], rest: &[T], k: f64) -> Fused {
     for (lane, x) in rest.iter().enumerate() {
         let x = x.f64();
         let d = x - k;
-        shifted[lane] += d;
-        shifted_sq[lane] += d * d;
-        sq[lane] += x * x;
-        abs[lane] += x.abs();
-        max[lane] = larger(max[lane], x.abs());
-        zeros[lane] += if x == 0.0 { 1.0 } else { 0.0 };
+        p[0][lane] += d;
+        p[1][lane] += d * d;
+        p[2][lane] += x * x;
+        p[3][lane] += x.abs();
+        p[4][lane] = larger(p[4][lane], x.abs());
+        p[5][lane] += if x == 0.0 { 1.0 } else { 0.0 };
     }
     let total = |p: &[f64; WIDE]| ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
     Fused {
-        shifted: total(&shifted),
-        shifted_sq: total(&shifted_sq),
-        sq: total(&sq),
-        abs: total(&abs),
-        max_abs: max.iter().fold(0.0f64, |m, &x| m.max(x)),
-        zeros: total(&zeros),
+        shifted: total(&p[0]),
+        shifted_sq: total(&p[1]),
+        sq: total(&p[2]),
+        abs: total(&p[3]),
+        max_abs: p[4].iter().fold(0.0f64, |m, &x| m.max(x)),
+        zeros: total(&p[5]),
     }
 }
 
@@ -855,34 +863,18 @@ unsafe fn fused_avx512_loop<T: Element + WideLoad>(v: &[T], k: f64) -> Fused {
         unsafe { _mm512_storeu_pd(out.as_mut_ptr(), r) };
         out
     };
-    let mut p = [
-        lanes(shifted),
-        lanes(shifted_sq),
-        lanes(sq),
-        lanes(abs),
-        lanes(max),
-        lanes(zeros),
-    ];
-    // The remainder, lane by lane as in `fused_pass`.
-    for (lane, x) in rest.iter().enumerate() {
-        let x = x.f64();
-        let d = x - k;
-        p[0][lane] += d;
-        p[1][lane] += d * d;
-        p[2][lane] += x * x;
-        p[3][lane] += x.abs();
-        p[4][lane] = larger(p[4][lane], x.abs());
-        p[5][lane] += if x == 0.0 { 1.0 } else { 0.0 };
-    }
-    let total = |p: &[f64; WIDE]| ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-    Fused {
-        shifted: total(&p[0]),
-        shifted_sq: total(&p[1]),
-        sq: total(&p[2]),
-        abs: total(&p[3]),
-        max_abs: p[4].iter().fold(0.0f64, |m, &x| m.max(x)),
-        zeros: total(&p[5]),
-    }
+    finish_fused(
+        [
+            lanes(shifted),
+            lanes(shifted_sq),
+            lanes(sq),
+            lanes(abs),
+            lanes(max),
+            lanes(zeros),
+        ],
+        rest,
+        k,
+    )
 }
 
 /// The range of `max |x|` (`2^-400` to `2^400`) in which the fused pass squares values
