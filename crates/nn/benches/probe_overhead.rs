@@ -31,6 +31,10 @@ use gradflow_nn::optim::{Adam, Optimizer};
 use gradflow_nn::probe::{Probe, ProbeConfig};
 use gradflow_nn::{ForwardCtx, Mlp, Module};
 
+/// The allocator of the `gradflow` command (docs/performance.md, "Allocation").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEPTH: usize = 20;
 const WIDTH: usize = 64;
 const BATCH: usize = 128;

@@ -33,6 +33,10 @@ use gradflow_nn::probe::{Probe, ProbeConfig};
 use gradflow_nn::{ForwardCtx, Mlp, Module};
 use serde_json::{Value, json};
 
+/// The allocator of the `gradflow` command (docs/performance.md, "Allocation").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const REPS: usize = 9;
 
 fn threads() -> usize {
