@@ -70,7 +70,9 @@ mod var;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use activation::{Activation, ActivationInfo};
+pub use activation::{
+    Activation, ActivationInfo, DERIVATIVE_ESTIMATE_ABS, DERIVATIVE_ESTIMATE_REL,
+};
 pub use dtype::{DType, Element};
 pub use error::{Anomaly, Error, Result};
 pub use gradcheck::{GradcheckOptions, GradcheckReport, gradcheck};

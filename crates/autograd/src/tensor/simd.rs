@@ -52,6 +52,20 @@ pub(crate) trait Pair: Copy + Send + Sync {
     fn eval(self, x: f32) -> (f32, f64);
 }
 
+/// `f64 -> f64`, one element.
+pub(crate) trait Unary64: Copy + Send + Sync {
+    fn eval(self, x: f64) -> f64;
+}
+
+/// `k(x)` for every element of an f64 slice, in a new vector, on the calling thread
+/// (its one caller, the probes' derivative estimate, works on one layer at a time on
+/// a thread of its own).
+pub(crate) fn map_f64<K: Unary64>(x: &[f64], k: K) -> Vec<f64> {
+    let mut out = vec![0.0; x.len()];
+    map_f64_into(k, x, &mut out);
+    out
+}
+
 /// `k(x)` for every element of `x`, in a new vector.
 pub(crate) fn map<K: Unary>(x: &[f32], k: K) -> Vec<f32> {
     let stream = x.len() >= STREAM_MIN;
@@ -172,6 +186,14 @@ macro_rules! dispatch {
     unsafe_code,
     reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
 )]
+fn map_f64_into<K: Unary64>(k: K, x: &[f64], dst: &mut [f64]) {
+    dispatch!(map_f64(k, x, dst))
+}
+
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
 fn map_chunk<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>], stream: bool) {
     #[cfg(target_arch = "x86_64")]
     if stream && std::arch::is_x86_feature_detected!("avx512f") {
@@ -235,7 +257,14 @@ macro_rules! loops {
     ($(#[$attr:meta])* ; $($unsafety:tt)?) => {
         use std::mem::MaybeUninit;
 
-        use super::{Binary, Pair, Unary};
+        use super::{Binary, Pair, Unary, Unary64};
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn map_f64<K: Unary64>(k: K, x: &[f64], dst: &mut [f64]) {
+            for (o, &v) in dst.iter_mut().zip(x) {
+                *o = k.eval(v);
+            }
+        }
 
         $(#[$attr])*
         pub(super) $($unsafety)? fn map<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>]) {

@@ -209,6 +209,82 @@ fn recurrent_modules_report_the_gradient_at_every_time_step() {
     assert!(time[0].hidden_grad_norm < time[4].hidden_grad_norm);
 }
 
+/// The derivative the dead and saturated counts read (an estimate, the undecided
+/// elements evaluated exactly) puts every element on the same side of 0 and of the
+/// saturation limit as the exact derivative, including inputs a few ulps from where
+/// `f'(x)` equals the limit, where it underflows to 0, and NaN.
+#[test]
+fn the_counts_derivative_decides_as_the_exact_one_does() {
+    let config = ProbeConfig::default();
+    for act in [
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Relu,
+        Activation::LeakyRelu { slope: 0.01 },
+        Activation::Silu,
+        Activation::GeluTanh,
+        Activation::Softplus { beta: 1.0 },
+        Activation::Elu { alpha: 1.0 },
+        Activation::Gelu,
+    ] {
+        let limit = config.saturation_threshold * worker::act_max_slope(act);
+        let mut xs = Tensor::randn([64, 32], DType::F64, 5)
+            .mul_scalar(4.0)
+            .to_vec::<f64>()
+            .unwrap();
+        // Where |f'(x)| crosses the limit or 0, found by bisection on the exact
+        // derivative, with the floats around each crossing.
+        let exact_at = |x: f64| {
+            let t = Tensor::from_vec(vec![x], [1]).unwrap();
+            act.derivative(&t).unwrap().to_vec::<f64>().unwrap()[0]
+        };
+        for (level, lo, hi) in [
+            (limit, -60.0, -1e-3),
+            (limit, 1e-3, 60.0),
+            (0.0, -800.0, -1e-3),
+            (0.0, 1e-3, 800.0),
+        ] {
+            let side = |x: f64| exact_at(x).abs() > level;
+            let (mut a, mut b) = (lo, hi);
+            if side(a) == side(b) {
+                continue;
+            }
+            for _ in 0..200 {
+                let m = 0.5 * (a + b);
+                if side(m) == side(a) { a = m } else { b = m }
+            }
+            let mut x = a;
+            for _ in 0..40 {
+                x = x.next_down();
+            }
+            for _ in 0..80 {
+                xs.push(x);
+                x = x.next_up();
+            }
+        }
+        xs.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, 1e300]);
+        let n = xs.len();
+        let x = Tensor::from_vec(xs, [n]).unwrap();
+        let y = act.apply_tensor(&x).unwrap();
+        let counted = worker::derivative_for_counts(act, &x, &y, limit).unwrap();
+        let exact = act.derivative(&x).unwrap();
+        for ((c, d), xi) in counted
+            .to_vec::<f64>()
+            .unwrap()
+            .into_iter()
+            .zip(exact.to_vec::<f64>().unwrap())
+            .zip(x.to_vec::<f64>().unwrap())
+        {
+            assert_eq!(c == 0.0, d == 0.0, "{act} at {xi:e}: {c:e} vs {d:e}");
+            assert_eq!(
+                c.abs() < limit,
+                d.abs() < limit,
+                "{act} at {xi:e}: {c:e} vs {d:e}"
+            );
+        }
+    }
+}
+
 mod reference;
 
 /// The records' exact text: `{:?}` prints every float in its shortest round-trip form

@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use gradflow_autograd::{Activation, Tensor};
+use gradflow_autograd::{Activation, DERIVATIVE_ESTIMATE_ABS, DERIVATIVE_ESTIMATE_REL, Tensor};
 
 use super::ProbeConfig;
 use super::record::{LayerRecord, RecordKind, TimeRecord};
@@ -155,17 +155,19 @@ impl Records {
                 derivative,
             } => {
                 let mut record = self.base_record(head, RecordKind::Activation, &output);
+                let saturation_limit =
+                    |act: Activation| self.config.saturation_threshold * act_max_slope(act);
                 let derivative = match derivative {
                     Derivative::None => None,
                     // Checked by the training thread: this succeeds.
-                    Derivative::Compute { act, input } => act
-                        .derivative_given_output(&input, &output)
-                        .ok()
-                        .map(|d| (act, d)),
+                    Derivative::Compute { act, input } => {
+                        derivative_for_counts(act, &input, &output, saturation_limit(act))
+                            .map(|d| (act, d))
+                    }
                     Derivative::Ready { act, derivative } => Some((act, derivative)),
                 };
                 if let Some((act, d)) = derivative {
-                    let limit = self.config.saturation_threshold * act_max_slope(act);
+                    let limit = saturation_limit(act);
                     let majority = self.config.saturation_majority;
                     let (dead, sat) = unit_fractions2(&d, |v| v == 0.0, |v| v.abs() < limit);
                     let units = dead.len().max(1) as f64;
@@ -262,6 +264,62 @@ impl Records {
 }
 
 /// The activation's maximum slope, the scale of the saturation threshold.
+/// `f'(x)` as the dead and saturated counts read it: every element is on the same side
+/// of 0 and of `limit` (in magnitude) as the exact derivative's. From the activation's
+/// vectorised estimate where it has one ([`Activation::derivative_estimate`], a few
+/// times cheaper: for tanh it was half the worker's time), with the elements whose
+/// estimate is too close to 0 or to `limit` to decide replaced by the exact derivative;
+/// otherwise the exact derivative throughout. `None` if the exact derivative fails
+/// (the training thread has checked that it cannot).
+pub(super) fn derivative_for_counts(
+    act: Activation,
+    input: &Tensor,
+    output: &Tensor,
+    limit: f64,
+) -> Option<Tensor> {
+    let exact = |x: &Tensor, y: &Tensor| act.derivative_given_output(x, y).ok();
+    let Some(mut estimate) = act.derivative_estimate(input) else {
+        return exact(input, output);
+    };
+    let (Ok(e), Ok(x), Ok(y)) = (
+        estimate.as_mut_slice::<f64>(),
+        input.as_slice::<f64>(),
+        output.as_slice::<f64>(),
+    ) else {
+        return exact(input, output);
+    };
+    // From |e - d| <= REL |d| + ABS: |e - d| <= margin(e), with room for rounding.
+    let margin = |v: f64| 2.0 * (DERIVATIVE_ESTIMATE_REL * v.abs() + DERIVATIVE_ESTIMATE_ABS);
+    let undecided: Vec<usize> = e
+        .iter()
+        .enumerate()
+        .filter(|&(_, &v)| {
+            let (a, m) = (v.abs(), margin(v));
+            // Provably nonzero and provably on one side of the limit (false for NaN).
+            let decided = a > m && (a + m < limit || a - m >= limit);
+            !decided
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if undecided.is_empty() {
+        return Some(estimate);
+    }
+    let pick = |v: &[f64]| {
+        let picked: Vec<f64> = undecided
+            .iter()
+            .filter_map(|&i| v.get(i).copied())
+            .collect();
+        Tensor::from_vec(picked, [undecided.len()]).ok()
+    };
+    let d = exact(&pick(x)?, &pick(y)?)?;
+    for (&i, &v) in undecided.iter().zip(d.as_slice::<f64>().ok()?) {
+        if let Some(slot) = e.get_mut(i) {
+            *slot = v;
+        }
+    }
+    Some(estimate)
+}
+
 pub(super) fn act_max_slope(act: Activation) -> f64 {
     let m = act.info().max_derivative;
     if m.is_finite() && m > 0.0 { m } else { 1.0 }

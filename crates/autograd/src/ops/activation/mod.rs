@@ -119,6 +119,28 @@ impl<L: Lanes> simd::Unary for LaneSlope<L> {
     }
 }
 
+/// `f'(x)` of a [`Lanes`] kernel on f64, not rounded to f32.
+#[derive(Clone, Copy)]
+struct LaneSlope64<L>(L);
+impl<L: Lanes> simd::Unary64 for LaneSlope64<L> {
+    #[inline(always)]
+    fn eval(self, x: f64) -> f64 {
+        self.0.slope(x)
+    }
+}
+
+/// `f'(x)` of an f64 tensor by the kernel's vectorised f32 path, evaluated without the
+/// rounding to f32 (see [`crate::Activation::derivative_estimate`]); `None` for a
+/// kernel without one or a tensor of another dtype.
+pub fn pointwise_slope_estimate<K: Pointwise>(x: &Tensor, k: K) -> Option<Tensor> {
+    let lanes = k.lanes()?;
+    let v = x.as_slice::<f64>().ok()?;
+    Some(Tensor::from_kernel(
+        simd::map_f64(v, LaneSlope64(lanes)),
+        x.shape().clone(),
+    ))
+}
+
 /// `g f'(x)` of a [`Lanes`] kernel, the product taken in f64 and rounded once.
 #[derive(Clone, Copy)]
 struct LaneGrad<L>(L);
