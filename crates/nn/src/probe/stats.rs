@@ -235,8 +235,9 @@ impl Slots {
         }
     }
 
-    /// Counts a block of slots held as floats (small non-negative integers, exact),
-    /// converted to integers first in a loop of their own (it vectorises).
+    /// Counts a block of at most 256 slots held as floats (small non-negative integers,
+    /// exact): by byte comparisons where the CPU has AVX-512BW
+    /// ([`Slots::add_block_bytes`]), otherwise by one increment per value.
     #[inline(always)]
     #[expect(
         unsafe_code,
@@ -252,7 +253,8 @@ impl Slots {
         self.add_block_scattered(block);
     }
 
-    /// [`Slots::add_block`] by one increment per value.
+    /// [`Slots::add_block`] by one increment per value, the slots converted to integers
+    /// first in a loop of their own (it vectorises).
     #[inline(always)]
     fn add_block_scattered(&mut self, block: &[f64]) {
         let mut index = [0u32; 256];
@@ -277,7 +279,7 @@ impl Slots {
         }
     }
 
-    /// [`Slots::add_block`] without an increment per value: the slots (fewer than 256)
+    /// [`Slots::add_block`] without an increment per value: the slots (values 0 to 255)
     /// are packed into 256 bytes, four AVX-512 registers, and each slot present is
     /// counted by comparing all of them with it at once (a mask whose bits are counted).
     /// Slot 0 is counted first, apart: it holds the zeros of a ReLU layer's gradients,

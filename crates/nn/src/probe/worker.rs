@@ -263,7 +263,6 @@ impl Records {
     }
 }
 
-/// The activation's maximum slope, the scale of the saturation threshold.
 /// `f'(x)` as the dead and saturated counts read it: every element is on the same side
 /// of 0 and of `limit` (in magnitude) as the exact derivative's. From the activation's
 /// vectorised estimate where it has one ([`Activation::derivative_estimate`], a few
@@ -320,6 +319,7 @@ pub(super) fn derivative_for_counts(
     Some(estimate)
 }
 
+/// The activation's maximum slope, the scale of the saturation threshold.
 pub(super) fn act_max_slope(act: Activation) -> f64 {
     let m = act.info().max_derivative;
     if m.is_finite() && m > 0.0 { m } else { 1.0 }
