@@ -288,21 +288,21 @@ pub(super) fn derivative_for_counts(
         return exact(input, output);
     };
     // From |e - d| <= REL |d| + ABS: |e - d| <= margin(e), with room for rounding.
-    let margin = |v: f64| 2.0 * (DERIVATIVE_ESTIMATE_REL * v.abs() + DERIVATIVE_ESTIMATE_ABS);
-    let undecided: Vec<usize> = e
-        .iter()
-        .enumerate()
-        .filter(|&(_, &v)| {
-            let (a, m) = (v.abs(), margin(v));
-            // Provably nonzero and provably on one side of the limit (false for NaN).
-            let decided = a > m && (a + m < limit || a - m >= limit);
-            !decided
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if undecided.is_empty() {
+    let undecided = |v: f64| {
+        let a = v.abs();
+        let m = 2.0 * (DERIVATIVE_ESTIMATE_REL * a + DERIVATIVE_ESTIMATE_ABS);
+        // Provably nonzero and provably on one side of the limit (false for NaN);
+        // `&` and `|`, not `&&` and `||`, so that the scan below has no branch.
+        let decided = (a > m) & ((a + m < limit) | (a - m >= limit));
+        !decided
+    };
+    // A scan that vectorises first: almost always nothing is undecided.
+    if !e.iter().fold(false, |any, &v| any | undecided(v)) {
         return Some(estimate);
     }
+    let undecided: Vec<usize> = (0..e.len())
+        .filter(|&i| e.get(i).is_some_and(|&v| undecided(v)))
+        .collect();
     let pick = |v: &[f64]| {
         let picked: Vec<f64> = undecided
             .iter()
