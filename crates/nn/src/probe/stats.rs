@@ -330,7 +330,12 @@ impl Slots {
             low = _mm512_min_epu8(low, _mm512_sub_epi8(x, ones));
             high = _mm512_max_epu8(high, x);
         }
-        let (low, high) = (usize::from(min_byte(low)) + 1, usize::from(max_byte(high)));
+        // The largest byte is the complement of the smallest complement (!b = 255 - b).
+        let all = _mm512_set1_epi8(-1);
+        let (low, high) = (
+            usize::from(min_byte(low)) + 1,
+            usize::from(!min_byte(_mm512_xor_si512(high, all))),
+        );
         if high >= low && high - low >= COMPARED_SLOTS {
             self.add_block_scattered(block);
             return;
@@ -396,20 +401,6 @@ fn min_byte(m: std::arch::x86_64::__m512i) -> u8 {
     let b = _mm_min_epu8(b, _mm_srli_si128::<4>(b));
     let b = _mm_min_epu8(b, _mm_srli_si128::<2>(b));
     let b = _mm_min_epu8(b, _mm_srli_si128::<1>(b));
-    _mm_cvtsi128_si32(b) as u8
-}
-
-/// The largest of 64 bytes.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-fn max_byte(m: std::arch::x86_64::__m512i) -> u8 {
-    use std::arch::x86_64::*;
-    let a = _mm256_max_epu8(_mm512_castsi512_si256(m), _mm512_extracti64x4_epi64::<1>(m));
-    let b = _mm_max_epu8(_mm256_castsi256_si128(a), _mm256_extracti128_si256::<1>(a));
-    let b = _mm_max_epu8(b, _mm_srli_si128::<8>(b));
-    let b = _mm_max_epu8(b, _mm_srli_si128::<4>(b));
-    let b = _mm_max_epu8(b, _mm_srli_si128::<2>(b));
-    let b = _mm_max_epu8(b, _mm_srli_si128::<1>(b));
     _mm_cvtsi128_si32(b) as u8
 }
 
@@ -552,7 +543,8 @@ impl LogBins {
     /// computed from an approximate logarithm (the binary exponent and a polynomial
     /// for the mantissa, [`log2_mantissa`]), with no branch and no table, so the loop
     /// vectorises. Values whose approximate position is within the polynomial's error
-    /// of an edge (a fraction of about `1e-7 / width` of them) are binned from
+    /// of an edge (a fraction of about `2e-5 * scale` of them, `scale` in bins per
+    /// decade) are binned from
     /// `log10 |x|` exactly as [`Histogram::of`] does afterwards, and so are NaNs; slot
     /// `near_slot`, after the `above` slot, marks them. Zero and subnormal values are
     /// below every edge (the fast path is only used when the thresholds are normal),

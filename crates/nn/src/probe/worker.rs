@@ -300,8 +300,11 @@ pub(super) fn derivative_for_counts(
     if !e.iter().fold(false, |any, &v| any | undecided(v)) {
         return Some(estimate);
     }
-    let undecided: Vec<usize> = (0..e.len())
-        .filter(|&i| e.get(i).is_some_and(|&v| undecided(v)))
+    let undecided: Vec<usize> = e
+        .iter()
+        .enumerate()
+        .filter(|&(_, &v)| undecided(v))
+        .map(|(i, _)| i)
         .collect();
     let pick = |v: &[f64]| {
         let picked: Vec<f64> = undecided
