@@ -15,7 +15,7 @@
 //! plus about `0.002` ulp: better than the scalar f32 kernels, and well inside the ulp
 //! budgets that `tests/golden_activations.rs` holds every activation to. The helpers
 //! are tuned to that target and no further, because the lanes are compute-bound: the
-//! polynomials have just enough degree for `1e-10` (6 multiply-adds for `e^x`).
+//! polynomials have just enough degree for `1e-10` (6 for `e^x`).
 //! Reciprocals are plain f64 divisions: an f32 division followed by a Newton step in
 //! f64, tried before, was slower on the Zen 5 cores these were measured on (the
 //! logistic's value and slope over 2,048 elements took 0.71 ns per element that way,
@@ -92,8 +92,8 @@ const ROUNDER: f64 = 6_755_399_441_055_744.0;
 /// below `2.7e-10`), so `p` keeps that relative accuracy down to `r -> 0` (what
 /// [`expm1`] needs) and `e^x` is accurate to about `1e-10`. That is all an f32 result
 /// needs: the f32 ulp is `6e-8` relative or more, so rounding to f32 still lands within
-/// half an ulp plus `0.002` ulp, and 6 multiply-adds do it where a Taylor polynomial
-/// accurate to f64's last bit takes 12 (the polynomial is most of an activation's work).
+/// half an ulp plus `0.002` ulp, and degree 6 does it where a Taylor polynomial accurate
+/// to f64's last bit needs degree 12 (the polynomial is most of an activation's work).
 /// The reduction is one fused multiply-add with `ln 2` rounded to f64: its error,
 /// `|n| 2.3e-17`, is below `3e-14` for every `n` used here.
 ///
@@ -101,35 +101,47 @@ const ROUNDER: f64 = 6_755_399_441_055_744.0;
 /// this feeds are 0 or infinite long before the clamp matters); a NaN stays NaN.
 #[inline(always)]
 pub fn exp_parts(x: f64) -> (f64, f64) {
-    // Comparisons that are false for NaN, so NaN passes through both.
-    let x = if x < -708.0 { -708.0 } else { x };
+    // A comparison that is false for NaN, so NaN passes through.
     let x = if x > 709.0 { 709.0 } else { x };
+    exp_parts_below_709(x)
+}
+
+/// [`exp_parts`] for an `x` known not to exceed 709 (such as `-|z|`): the upper clamp
+/// is left out, one instruction less on the lanes' longest chain.
+#[inline(always)]
+fn exp_parts_below_709(x: f64) -> (f64, f64) {
+    let x = if x < -708.0 { -708.0 } else { x };
     let t = x.mul_add(LOG2_E, ROUNDER);
     let n = t - ROUNDER;
     let r = n.mul_add(-std::f64::consts::LN_2, x);
     // The low 12 bits of t's mantissa hold n (two's complement); shifted into the
     // exponent field and biased, they are 2^n (n + 1023 lies in [1, 2046]).
     let s = f64::from_bits((t.to_bits() << 52).wrapping_add(1023 << 52));
-    // Q's coefficients from r^6 down to r^0: `mpmath.chebyfit` of (e^r - 1) / r on
+    // Q's coefficients from r^0 up to r^6: `mpmath.chebyfit` of (e^r - 1) / r on
     // [-0.3466, 0.3466] at 50 digits, rounded to f64 (the tests below measure the
     // error of the rounded polynomial).
     const Q: [f64; 7] = [
-        1.989_928_557_589_628_2e-4,
-        1.394_111_889_583_7e-3,
-        8.333_298_469_800_59e-3,
-        4.166_635_277_111_221e-2,
-        1.666_666_671_902_893_6e-1,
-        5.000_000_047_146_057e-1,
         1.0,
+        5.000_000_047_146_057e-1,
+        1.666_666_671_902_893_6e-1,
+        4.166_635_277_111_221e-2,
+        8.333_298_469_800_59e-3,
+        1.394_111_889_583_7e-3,
+        1.989_928_557_589_628_2e-4,
     ];
-    // Horner's rule by fused multiply-adds: one rounding per step, and one instruction
-    // where the loop is compiled for AVX2/AVX-512 (the loops of `tensor::simd`);
-    // correctly rounded everywhere, so every instruction set gives the same result.
-    let mut q = Q[0];
-    for &c in &Q[1..] {
-        q = q.mul_add(r, c);
-    }
-    (q * r, s)
+    // Estrin's scheme: pairs, then pairs of pairs, by fused multiply-adds. Three steps
+    // deep instead of Horner's six, which matters because the lanes are bound by the
+    // length of their dependency chains (a chain of 6 multiply-adds is 24 cycles on
+    // Zen 5, and too few iterations fit in flight to hide it). Every step rounds
+    // correctly, so every instruction set gives the same result.
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let q01 = Q[1].mul_add(r, Q[0]);
+    let q23 = Q[3].mul_add(r, Q[2]);
+    let q45 = Q[5].mul_add(r, Q[4]);
+    let q03 = q23.mul_add(r2, q01);
+    let q46 = Q[6].mul_add(r2, q45);
+    (q46.mul_add(r4, q03) * r, s)
 }
 
 /// `e^x` (relative error below `2e-10` where the result is a normal f64; see
@@ -160,21 +172,28 @@ pub fn log1p_unit(e: f64) -> f64 {
     let den = if upper { e + 3.0 } else { e + 2.0 };
     let s = num / den;
     let s2 = s * s;
-    // From s2^4 down to s2^0: `mpmath.chebyfit` of atanh(s) / s as a function of s^2
+    // From s2^0 up to s2^4: `mpmath.chebyfit` of atanh(s) / s as a function of s^2
     // on [0, 0.02944], rounded to f64.
     const A: [f64; 5] = [
-        0.118_082_521_598_594_36,
-        0.142_675_217_815_661_8,
-        0.200_001_923_950_573_95,
-        0.333_333_326_234_554_03,
         1.000_000_000_004_181_8,
+        0.333_333_326_234_554_03,
+        0.200_001_923_950_573_95,
+        0.142_675_217_815_661_8,
+        0.118_082_521_598_594_36,
     ];
-    let mut q = A[0];
-    for &c in &A[1..] {
-        q = q.mul_add(s2, c);
-    }
-    let atanh2 = (s + s) * q;
+    // Estrin's scheme, as in `exp_parts`: two steps deep after s^2 instead of four.
+    let s4 = s2 * s2;
+    let a01 = A[1].mul_add(s2, A[0]);
+    let a24 = A[4].mul_add(s4, A[3].mul_add(s2, A[2]));
+    let atanh2 = (s + s) * a24.mul_add(s4, a01);
     atanh2 + if upper { std::f64::consts::LN_2 } else { 0.0 }
+}
+
+/// `e^-|z|` (as [`exp`], with no upper clamp to pass through).
+#[inline(always)]
+pub fn exp_neg_abs(z: f64) -> f64 {
+    let (p, s) = exp_parts_below_709(-z.abs());
+    s.mul_add(p, s)
 }
 
 /// The logistic function's pieces at `z`: `(sigma(z), sigma'(z), e)` with
@@ -182,7 +201,7 @@ pub fn log1p_unit(e: f64) -> f64 {
 /// `sigma' = e r^2`. No cancellation anywhere.
 #[inline(always)]
 pub fn logistic_parts(z: f64) -> (f64, f64, f64) {
-    let e = exp(-z.abs());
+    let e = exp_neg_abs(z);
     let r = 1.0 / (1.0 + e);
     let er = e * r;
     let value = if z >= 0.0 { r } else { er };
