@@ -74,6 +74,9 @@ impl Pointwise for Elu {
 impl Lanes for Elu {
     #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
+        // Not staged (see `Lanes::STAGED`): one exponential and no division is a short
+        // chain, and W3's 2^22 values, whose gradient evaluates the slope again, took
+        // 0.82 ns per element staged against 0.72 unstaged at one thread.
         // alpha expm1(x) and alpha e^x below 0, from the same parts (what `lanes::expm1`
         // and `lanes::exp` do).
         let (p, s) = lanes::exp_parts(x);

@@ -91,18 +91,37 @@ impl Pointwise for GeluTanh {
     }
 }
 
+/// `z = x (A + B x^2)`, the logistic's argument (`x2` computed as the slope's is).
+#[inline(always)]
+fn z_of(x: f64) -> f64 {
+    x * (A.0 + B.0 * (x * x))
+}
+
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for GeluTanh {
     #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
+        self.value_and_slope_after(x, self.first_stage(x))
+    }
+
+    const STAGED: bool = true;
+
+    /// `e^-|z|` for `z = x (A + B x^2)`, to a few f64 ulps: the slope has a root, where
+    /// the sum cancels, so it needs the precise logistic, and the value shares it.
+    #[inline(always)]
+    fn first_stage(self, x: f64) -> f64 {
+        lanes::exp_precise(-z_of(x).abs())
+    }
+
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, e: f64) -> (f64, f64) {
         // The value x sigma(z), z = x (A + B x^2) (z's f64 rounding error is far below
         // f32's ulp), and the slope sigma(z) + x sigma'(z) z', z' = A + 3 B x^2, with
-        // limits 0 and 1 beyond |z| = 700. The slope has a root, where the sum
-        // cancels: it needs the precise logistic, and the value shares it.
+        // limits 0 and 1 beyond |z| = 700.
         let x2 = x * x;
-        let z = x * (A.0 + B.0 * x2);
+        let z = z_of(x);
         let dz = A.0 + 3.0 * B.0 * x2;
-        let (s, ds, _) = lanes::logistic_parts_precise(z);
+        let (s, ds, _) = lanes::logistic_given(z, e);
         let value = if z < -700.0 { 0.0 } else { x * s };
         let v = s + x * ds * dz;
         let slope = if z < -700.0 {

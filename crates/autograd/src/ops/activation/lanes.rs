@@ -14,13 +14,23 @@
 //! accurate to about `1e-10` relative, so the rounded f32 result is within half an ulp
 //! plus about `0.002` ulp: better than the scalar f32 kernels, and well inside the ulp
 //! budgets that `tests/golden_activations.rs` holds every activation to. The helpers
-//! are tuned to that target and no further, because the lanes are compute-bound: the
-//! polynomials have just enough degree for `1e-10` (6 for `e^x`).
-//! Reciprocals are plain f64 divisions: an f32 division followed by a Newton step in
-//! f64, tried before, was slower on the Zen 5 cores these were measured on (the
-//! logistic's value and slope over 2,048 elements took 0.71 ns per element that way,
-//! 0.48 ns with the division; `docs/performance.md`). The pieces: [`exp_parts`],
-//! [`exp`], [`expm1`], [`log1p_unit`] and [`logistic_parts`].
+//! are tuned to that target and no further: the polynomials have just enough degree
+//! for `1e-10` (6 for `e^x`).
+//!
+//! What limits their speed is the length of each element's chain of dependent
+//! instructions, more than their number: on the Zen 5 cores these were measured on, the
+//! logistic's value and slope (an exponential, then a division: about 80 cycles from
+//! input to output) ran at 16 cycles per 8 lanes for 30 instructions, because the
+//! out-of-order window holds too few iterations to overlap more. Hence polynomials by
+//! Estrin's scheme (3 steps deep for `e^x` instead of Horner's 6), and kernels in two
+//! stages ([`Lanes::STAGED`]) that the loops run as two passes over each block of 64
+//! elements, the exponential first. Reciprocals are plain f64 divisions: an f32
+//! division followed by a Newton step in f64, tried before, was slower (the logistic's
+//! value and slope over 2,048 elements took 0.71 ns per element that way, 0.48 ns with
+//! the division; `docs/performance.md`), and so was a polynomial reciprocal with a
+//! cubic correction, the longer chain again. The pieces: [`exp_parts`], [`exp`],
+//! [`expm1`], [`exp_neg_abs`], [`exp_precise`], [`log1p_unit`], [`logistic_parts`] and
+//! [`logistic_given`].
 
 /// An activation's value and slope for f32 tensors, computed in f64 lanes.
 ///
@@ -59,6 +69,34 @@ pub trait Lanes: Copy + Send + Sync + 'static {
     fn keeps_slope(self, len: usize) -> bool {
         let _ = len;
         false
+    }
+
+    /// Whether the kernel splits [`value_and_slope`](Lanes::value_and_slope) in two
+    /// stages, [`first_stage`](Lanes::first_stage) and
+    /// [`value_and_slope_after`](Lanes::value_and_slope_after), which the loops over a
+    /// tensor then run one after the other over each block of elements. Worth it where
+    /// the evaluation is one long chain of dependent steps (an exponential, then a
+    /// division): the CPU overlaps twice as many elements' halves as whole evaluations.
+    /// The default is false.
+    const STAGED: bool = false;
+
+    /// The first stage of [`value_and_slope`](Lanes::value_and_slope) at `x`: one f64
+    /// that carries everything the rest needs from the costly first half (for the
+    /// saturating functions, their exponential or its polynomial). Called only when
+    /// [`STAGED`](Lanes::STAGED); the default returns 0.
+    #[inline(always)]
+    fn first_stage(self, x: f64) -> f64 {
+        let _ = x;
+        0.0
+    }
+
+    /// `(f(x), f'(x))` given `first = first_stage(x)`. A staged kernel must give the
+    /// bits of `value_and_slope(x)`, which it does by defining `value_and_slope(x)` as
+    /// `value_and_slope_after(x, first_stage(x))`. The default ignores `first`.
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, first: f64) -> (f64, f64) {
+        let _ = first;
+        self.value_and_slope(x)
     }
 }
 
@@ -110,13 +148,31 @@ pub fn exp_parts(x: f64) -> (f64, f64) {
 /// is left out, one instruction less on the lanes' longest chain.
 #[inline(always)]
 fn exp_parts_below_709(x: f64) -> (f64, f64) {
+    let (t, r) = exp_reduce(x);
+    (exp_poly_of(r), exp_scale_of(t))
+}
+
+/// `(t, r)`: `t` holds the integer `n` nearest `x / ln 2` in its low mantissa bits,
+/// `r = x - n ln 2`. `x` is clamped below at -708 (a NaN passes through).
+#[inline(always)]
+fn exp_reduce(x: f64) -> (f64, f64) {
     let x = if x < -708.0 { -708.0 } else { x };
     let t = x.mul_add(LOG2_E, ROUNDER);
     let n = t - ROUNDER;
-    let r = n.mul_add(-std::f64::consts::LN_2, x);
-    // The low 12 bits of t's mantissa hold n (two's complement); shifted into the
-    // exponent field and biased, they are 2^n (n + 1023 lies in [1, 2046]).
-    let s = f64::from_bits((t.to_bits() << 52).wrapping_add(1023 << 52));
+    (t, n.mul_add(-std::f64::consts::LN_2, x))
+}
+
+/// `2^n` from [`exp_reduce`]'s `t`: the low 12 bits of t's mantissa hold n (two's
+/// complement); shifted into the exponent field and biased, they are 2^n (n + 1023
+/// lies in [1, 2046]).
+#[inline(always)]
+fn exp_scale_of(t: f64) -> f64 {
+    f64::from_bits((t.to_bits() << 52).wrapping_add(1023 << 52))
+}
+
+/// `e^r - 1` as `r Q(r)` for the reduced `r` of [`exp_reduce`].
+#[inline(always)]
+fn exp_poly_of(r: f64) -> f64 {
     // Q's coefficients from r^0 up to r^6: `mpmath.chebyfit` of (e^r - 1) / r on
     // [-0.3466, 0.3466] at 50 digits, rounded to f64 (the tests below measure the
     // error of the rounded polynomial).
@@ -141,7 +197,7 @@ fn exp_parts_below_709(x: f64) -> (f64, f64) {
     let q45 = Q[5].mul_add(r, Q[4]);
     let q03 = q23.mul_add(r2, q01);
     let q46 = Q[6].mul_add(r2, q45);
-    (q46.mul_add(r4, q03) * r, s)
+    q46.mul_add(r4, q03) * r
 }
 
 /// `e^x` (relative error below `2e-10` where the result is a normal f64; see
@@ -201,7 +257,13 @@ pub fn exp_neg_abs(z: f64) -> f64 {
 /// `sigma' = e r^2`. No cancellation anywhere.
 #[inline(always)]
 pub fn logistic_parts(z: f64) -> (f64, f64, f64) {
-    let e = exp_neg_abs(z);
+    logistic_given(z, exp_neg_abs(z))
+}
+
+/// [`logistic_parts`] at `z` given its `e = e^-|z|` (from [`exp_neg_abs`] or
+/// [`exp_precise`]), for a second stage (see [`Lanes::first_stage`]).
+#[inline(always)]
+pub fn logistic_given(z: f64, e: f64) -> (f64, f64, f64) {
     let r = 1.0 / (1.0 + e);
     let er = e * r;
     let value = if z >= 0.0 { r } else { er };
@@ -241,10 +303,15 @@ pub fn exp_precise(x: f64) -> f64 {
         1.0 / 39_916_800.0,
         1.0 / 479_001_600.0,
     ];
-    let mut q = C[11];
-    for &c in C[..11].iter().rev() {
-        q = q.mul_add(r, c);
-    }
+    // Estrin's scheme (see `exp_poly_of`): four steps deep instead of Horner's eleven.
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let r8 = r4 * r4;
+    let pair = |i: usize| C[i + 1].mul_add(r, C[i]);
+    let q03 = pair(2).mul_add(r2, pair(0));
+    let q47 = pair(6).mul_add(r2, pair(4));
+    let q811 = pair(10).mul_add(r2, pair(8));
+    let q = q811.mul_add(r8, q47.mul_add(r4, q03));
     s + s * (q * r)
 }
 
@@ -252,10 +319,7 @@ pub fn exp_precise(x: f64) -> f64 {
 /// the slopes that cancel (see [`exp_precise`]).
 #[inline(always)]
 pub fn logistic_parts_precise(z: f64) -> (f64, f64, f64) {
-    let e = exp_precise(-z.abs());
-    let r = 1.0 / (1.0 + e);
-    let value = if z >= 0.0 { r } else { e * r };
-    (value, e * r * r, e)
+    logistic_given(z, exp_precise(-z.abs()))
 }
 
 #[cfg(test)]

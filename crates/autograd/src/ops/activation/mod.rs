@@ -103,9 +103,18 @@ pub trait Pointwise: Copy + 'static {
 #[derive(Clone, Copy)]
 struct LaneValue<L>(L);
 impl<L: Lanes> simd::Unary for LaneValue<L> {
+    const STAGED: bool = L::STAGED;
     #[inline(always)]
     fn eval(self, x: f32) -> f32 {
         self.0.value(x as f64) as f32
+    }
+    #[inline(always)]
+    fn start(self, x: f32) -> f64 {
+        self.0.first_stage(x as f64)
+    }
+    #[inline(always)]
+    fn finish(self, x: f32, first: f64) -> f32 {
+        self.0.value_and_slope_after(x as f64, first).0 as f32
     }
 }
 
@@ -113,9 +122,18 @@ impl<L: Lanes> simd::Unary for LaneValue<L> {
 #[derive(Clone, Copy)]
 struct LaneSlope<L>(L);
 impl<L: Lanes> simd::Unary for LaneSlope<L> {
+    const STAGED: bool = L::STAGED;
     #[inline(always)]
     fn eval(self, x: f32) -> f32 {
         self.0.slope(x as f64) as f32
+    }
+    #[inline(always)]
+    fn start(self, x: f32) -> f64 {
+        self.0.first_stage(x as f64)
+    }
+    #[inline(always)]
+    fn finish(self, x: f32, first: f64) -> f32 {
+        self.0.value_and_slope_after(x as f64, first).1 as f32
     }
 }
 
@@ -123,9 +141,18 @@ impl<L: Lanes> simd::Unary for LaneSlope<L> {
 #[derive(Clone, Copy)]
 struct LaneSlope64<L>(L);
 impl<L: Lanes> simd::Unary64 for LaneSlope64<L> {
+    const STAGED: bool = L::STAGED;
     #[inline(always)]
     fn eval(self, x: f64) -> f64 {
         self.0.slope(x)
+    }
+    #[inline(always)]
+    fn start(self, x: f64) -> f64 {
+        self.0.first_stage(x)
+    }
+    #[inline(always)]
+    fn finish(self, x: f64, first: f64) -> f64 {
+        self.0.value_and_slope_after(x, first).1
     }
 }
 
@@ -145,9 +172,18 @@ pub fn pointwise_slope_estimate<K: Pointwise>(x: &Tensor, k: K) -> Option<Tensor
 #[derive(Clone, Copy)]
 struct LaneGrad<L>(L);
 impl<L: Lanes> simd::Binary for LaneGrad<L> {
+    const STAGED: bool = L::STAGED;
     #[inline(always)]
     fn eval(self, g: f32, x: f32) -> f32 {
         (g as f64 * self.0.slope(x as f64)) as f32
+    }
+    #[inline(always)]
+    fn start(self, _g: f32, x: f32) -> f64 {
+        self.0.first_stage(x as f64)
+    }
+    #[inline(always)]
+    fn finish(self, g: f32, x: f32, first: f64) -> f32 {
+        (g as f64 * self.0.value_and_slope_after(x as f64, first).1) as f32
     }
 }
 
@@ -156,9 +192,19 @@ impl<L: Lanes> simd::Binary for LaneGrad<L> {
 #[derive(Clone, Copy)]
 struct LaneValueAndSlope<L>(L);
 impl<L: Lanes> simd::Pair for LaneValueAndSlope<L> {
+    const STAGED: bool = L::STAGED;
     #[inline(always)]
     fn eval(self, x: f32) -> (f32, f64) {
         let (value, slope) = self.0.value_and_slope(x as f64);
+        (value as f32, slope)
+    }
+    #[inline(always)]
+    fn start(self, x: f32) -> f64 {
+        self.0.first_stage(x as f64)
+    }
+    #[inline(always)]
+    fn finish(self, x: f32, first: f64) -> (f32, f64) {
+        let (value, slope) = self.0.value_and_slope_after(x as f64, first);
         (value as f32, slope)
     }
 }

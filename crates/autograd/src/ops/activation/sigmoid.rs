@@ -57,7 +57,20 @@ impl Pointwise for Sigmoid {
 impl Lanes for Sigmoid {
     #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
-        let (value, slope, _) = lanes::logistic_parts(x);
+        self.value_and_slope_after(x, self.first_stage(x))
+    }
+
+    const STAGED: bool = true;
+
+    /// `e^-|x|`.
+    #[inline(always)]
+    fn first_stage(self, x: f64) -> f64 {
+        lanes::exp_neg_abs(x)
+    }
+
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, e: f64) -> (f64, f64) {
+        let (value, slope, _) = lanes::logistic_given(x, e);
         (value, slope)
     }
 

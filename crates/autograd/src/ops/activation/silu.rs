@@ -52,9 +52,21 @@ impl Pointwise for Silu {
 impl Lanes for Silu {
     #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
-        // The slope sigma + x sigma' has a root, where the sum cancels: it needs the
-        // precise logistic, and the value shares it.
-        let (s, ds, _) = lanes::logistic_parts_precise(x);
+        self.value_and_slope_after(x, self.first_stage(x))
+    }
+
+    const STAGED: bool = true;
+
+    /// `e^-|x|` to a few f64 ulps: the slope sigma + x sigma' has a root, where the sum
+    /// cancels, so it needs the precise logistic, and the value shares it.
+    #[inline(always)]
+    fn first_stage(self, x: f64) -> f64 {
+        lanes::exp_precise(-x.abs())
+    }
+
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, e: f64) -> (f64, f64) {
+        let (s, ds, _) = lanes::logistic_given(x, e);
         // Below -700 the f64 logistic is clamped (e^-708): the exact value is 0 in f32,
         // and beyond |x| = 700 the slope's limits are 0 and 1 (so infinities too).
         let value = if x < -700.0 { 0.0 } else { x * s };

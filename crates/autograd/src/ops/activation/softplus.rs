@@ -63,10 +63,23 @@ impl Pointwise for Softplus {
 impl Lanes for Softplus {
     #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
+        self.value_and_slope_after(x, self.first_stage(x))
+    }
+
+    const STAGED: bool = true;
+
+    /// `e^-|beta x|`.
+    #[inline(always)]
+    fn first_stage(self, x: f64) -> f64 {
+        lanes::exp_neg_abs(self.beta * x)
+    }
+
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, e: f64) -> (f64, f64) {
         // The value max(x, 0) + ln(1 + e^-|beta x|) / beta, as the scalar kernel (a NaN
         // propagates through the second term); the slope sigma(beta x). Both use
-        // e = e^-|beta x|, which `logistic_parts` returns.
-        let (slope, _, e) = lanes::logistic_parts(self.beta * x);
+        // e = e^-|beta x|.
+        let (slope, _, e) = lanes::logistic_given(self.beta * x, e);
         let positive = if x > 0.0 { x } else { 0.0 };
         // 1 / beta is loop-invariant and hoisted: a multiplication per element instead of
         // a division (its extra rounding is far below f32's).

@@ -64,6 +64,10 @@ impl Pointwise for Tanh {
 impl Lanes for Tanh {
     #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
+        // Not staged (see `Lanes::STAGED`): the value needs both parts of the
+        // exponential, so a second stage would repeat the reduction, and split after
+        // the polynomial tanh took 0.70 ns per element instead of 0.68 on 2^14 values
+        // and 0.93 instead of 0.87 on 2^22 (one thread).
         // tanh|x| = (1 - e) / (1 + e) with e = e^-2|x|, and 1 - e = -expm1(-2|x|) from
         // the same exponential's parts: no cancellation as x -> 0, so no separate
         // series is needed there. The slope is 4 e / (1 + e)^2, as the scalar kernel.
