@@ -120,6 +120,37 @@ pub(crate) trait Unary64: Copy + Send + Sync {
     }
 }
 
+/// `(f64, f64) -> f64`, one element. Staged as [`Unary`].
+pub(crate) trait Binary64: Copy + Send + Sync {
+    const STAGED: bool = false;
+    fn eval(self, a: f64, b: f64) -> f64;
+    #[inline(always)]
+    fn start(self, a: f64, b: f64) -> f64 {
+        let _ = (a, b);
+        0.0
+    }
+    #[inline(always)]
+    fn finish(self, a: f64, b: f64, started: f64) -> f64 {
+        let _ = started;
+        self.eval(a, b)
+    }
+}
+
+/// `k(a, b)` for every pair of elements of two f64 slices of one length, in a new
+/// vector, on the calling thread (as [`map_f64`]).
+pub(crate) fn zip_f64<K: Binary64>(a: &[f64], b: &[f64], k: K) -> Vec<f64> {
+    debug_assert_eq!(a.len(), b.len());
+    let mut out = vec![0.0; a.len().min(b.len())];
+    zip_f64_into(k, a, b, &mut out);
+    out
+}
+
+/// `a := k(a, b)` elementwise over two f64 slices of one length, on the calling thread.
+pub(crate) fn zip_assign_f64<K: Binary64>(a: &mut [f64], b: &[f64], k: K) {
+    debug_assert_eq!(a.len(), b.len());
+    zip_assign_f64_chunk(k, a, b)
+}
+
 /// `k(x)` for every element of an f64 slice, in a new vector, on the calling thread
 /// (its one caller, the probes' derivative estimate, works on one layer at a time on
 /// a thread of its own).
@@ -257,6 +288,22 @@ fn map_f64_into<K: Unary64>(k: K, x: &[f64], dst: &mut [f64]) {
     unsafe_code,
     reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
 )]
+fn zip_f64_into<K: Binary64>(k: K, a: &[f64], b: &[f64], dst: &mut [f64]) {
+    dispatch!(zip_f64(k, a, b, dst))
+}
+
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
+fn zip_assign_f64_chunk<K: Binary64>(k: K, a: &mut [f64], b: &[f64]) {
+    dispatch!(zip_assign_f64(k, a, b))
+}
+
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
 fn map_chunk<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>], stream: bool) {
     #[cfg(target_arch = "x86_64")]
     if stream && std::arch::is_x86_feature_detected!("avx512f") {
@@ -320,7 +367,7 @@ macro_rules! loops {
     ($(#[$attr:meta])* ; $($unsafety:tt)?) => {
         use std::mem::MaybeUninit;
 
-        use super::{Binary, Pair, Unary, Unary64};
+        use super::{Binary, Binary64, Pair, Unary, Unary64};
 
         $(#[$attr])*
         pub(super) $($unsafety)? fn map_f64<K: Unary64>(k: K, x: &[f64], dst: &mut [f64]) {
@@ -338,6 +385,53 @@ macro_rules! loops {
             }
             for (o, &v) in dst.iter_mut().zip(x) {
                 *o = k.eval(v);
+            }
+        }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn zip_f64<K: Binary64>(
+            k: K,
+            a: &[f64],
+            b: &[f64],
+            dst: &mut [f64],
+        ) {
+            if K::STAGED {
+                let mut started = [0.0f64; super::BLOCK];
+                for ((dst, a), b) in dst
+                    .chunks_mut(super::BLOCK)
+                    .zip(a.chunks(super::BLOCK))
+                    .zip(b.chunks(super::BLOCK))
+                {
+                    for ((s, &u), &v) in started.iter_mut().zip(a).zip(b) {
+                        *s = k.start(u, v);
+                    }
+                    for (((o, &u), &v), &s) in dst.iter_mut().zip(a).zip(b).zip(&started) {
+                        *o = k.finish(u, v, s);
+                    }
+                }
+                return;
+            }
+            for ((o, &u), &v) in dst.iter_mut().zip(a).zip(b) {
+                *o = k.eval(u, v);
+            }
+        }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn zip_assign_f64<K: Binary64>(k: K, a: &mut [f64], b: &[f64]) {
+            if K::STAGED {
+                let mut started = [0.0f64; super::BLOCK];
+                for (a, b) in a.chunks_mut(super::BLOCK).zip(b.chunks(super::BLOCK)) {
+                    for ((s, &u), &v) in started.iter_mut().zip(a.iter()).zip(b) {
+                        *s = k.start(u, v);
+                    }
+                    for ((u, &v), &s) in a.iter_mut().zip(b).zip(&started) {
+                        *u = k.finish(*u, v, s);
+                    }
+                }
+                return;
+            }
+            for (u, &v) in a.iter_mut().zip(b) {
+                *u = k.eval(*u, v);
             }
         }
 
@@ -764,6 +858,22 @@ mod tests {
         }
     }
 
+    impl Binary64 for Staged {
+        const STAGED: bool = true;
+        #[inline(always)]
+        fn eval(self, a: f64, b: f64) -> f64 {
+            Binary64::finish(self, a, b, Binary64::start(self, a, b))
+        }
+        #[inline(always)]
+        fn start(self, _a: f64, b: f64) -> f64 {
+            (b * 0.4).exp()
+        }
+        #[inline(always)]
+        fn finish(self, a: f64, _b: f64, started: f64) -> f64 {
+            a * started
+        }
+    }
+
     /// The staged loops pair each element with its own first stage: every length (not a
     /// multiple of the block, the chunk or the vector width; parallel; streaming) gives
     /// `eval`'s bits.
@@ -800,6 +910,16 @@ mod tests {
             let wide: Vec<f64> = x.iter().map(|&v| v as f64).collect();
             let want: Vec<f64> = wide.iter().map(|&v| Unary64::eval(Staged, v)).collect();
             assert_eq!(map_f64(&wide, Staged), want, "map_f64, n = {n}");
+            let other: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+            let want: Vec<f64> = wide
+                .iter()
+                .zip(&other)
+                .map(|(&a, &b)| Binary64::eval(Staged, a, b))
+                .collect();
+            assert_eq!(zip_f64(&wide, &other, Staged), want, "zip_f64, n = {n}");
+            let mut z = wide.clone();
+            zip_assign_f64(&mut z, &other, Staged);
+            assert_eq!(z, want, "zip_assign_f64, n = {n}");
         }
     }
 

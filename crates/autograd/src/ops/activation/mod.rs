@@ -97,6 +97,15 @@ pub trait Pointwise: Copy + 'static {
     fn lanes(self) -> Option<impl Lanes> {
         None::<lanes::NoLanes>
     }
+
+    /// The vectorised f64 path of `f` and `f'`, if the kernel has one: a [`Lanes`]
+    /// whose results are accurate to a few f64 ulps (not the `1e-10` an f32 result
+    /// needs). f64 tensors then use it for the value, the first-derivative node and the
+    /// fused gradient instead of the scalar `f` and `df`, which call the C library
+    /// element by element. The default has none.
+    fn lanes_f64(self) -> Option<impl Lanes> {
+        None::<lanes::NoLanes>
+    }
 }
 
 /// `f(x)` of a [`Lanes`] kernel, rounded to f32.
@@ -134,6 +143,44 @@ impl<L: Lanes> simd::Unary for LaneSlope<L> {
     #[inline(always)]
     fn finish(self, x: f32, first: f64) -> f32 {
         self.0.value_and_slope_after(x as f64, first).1 as f32
+    }
+}
+
+/// `f(x)` of a [`Lanes`] kernel on f64.
+#[derive(Clone, Copy)]
+struct LaneValue64<L>(L);
+impl<L: Lanes> simd::Unary64 for LaneValue64<L> {
+    const STAGED: bool = L::STAGED;
+    #[inline(always)]
+    fn eval(self, x: f64) -> f64 {
+        self.0.value(x)
+    }
+    #[inline(always)]
+    fn start(self, x: f64) -> f64 {
+        self.0.first_stage(x)
+    }
+    #[inline(always)]
+    fn finish(self, x: f64, first: f64) -> f64 {
+        self.0.value_and_slope_after(x, first).0
+    }
+}
+
+/// `g f'(x)` of a [`Lanes`] kernel on f64.
+#[derive(Clone, Copy)]
+struct LaneGrad64<L>(L);
+impl<L: Lanes> simd::Binary64 for LaneGrad64<L> {
+    const STAGED: bool = L::STAGED;
+    #[inline(always)]
+    fn eval(self, g: f64, x: f64) -> f64 {
+        g * self.0.slope(x)
+    }
+    #[inline(always)]
+    fn start(self, _g: f64, x: f64) -> f64 {
+        self.0.first_stage(x)
+    }
+    #[inline(always)]
+    fn finish(self, g: f64, x: f64, first: f64) -> f64 {
+        g * self.0.value_and_slope_after(x, first).1
     }
 }
 
@@ -232,6 +279,16 @@ fn fused_grad<K: Pointwise>(k: K, g: &Tensor, x: &Tensor, y: &Tensor) -> Result<
             x.shape().clone(),
         ));
     }
+    if let (Some(l), Ok(gs), Ok(xs)) = (k.lanes_f64(), g.as_slice::<f64>(), x.as_slice::<f64>())
+        && g.shape() == x.shape()
+        && x.shape() == y.shape()
+        && y.dtype() == x.dtype()
+    {
+        return Ok(Tensor::from_kernel(
+            simd::zip_f64(gs, xs, LaneGrad64(l)),
+            x.shape().clone(),
+        ));
+    }
     kernel::zip3(k.name(), g, x, y, GradFn(k, 1))
 }
 
@@ -246,6 +303,10 @@ fn fused_grad_owned<K: Pointwise>(k: K, mut g: Tensor, x: &Tensor, y: &Tensor) -
     }
     if let (Some(l), Ok(xs)) = (k.lanes(), x.as_slice::<f32>()) {
         simd::zip_assign(g.as_mut_slice::<f32>()?, xs, LaneGrad(l));
+        return Ok(g);
+    }
+    if let (Some(l), Ok(xs)) = (k.lanes_f64(), x.as_slice::<f64>()) {
+        simd::zip_assign_f64(g.as_mut_slice::<f64>()?, xs, LaneGrad64(l));
         return Ok(g);
     }
     kernel::zip3_owned(k.name(), g, x, y, GradFn(k, 1))
@@ -330,6 +391,9 @@ pub fn pointwise<K: Pointwise>(x: &Tensor, k: K) -> Tensor {
     if let (Some(l), Ok(v)) = (k.lanes(), x.as_slice::<f32>()) {
         return Tensor::from_kernel(simd::map(v, LaneValue(l)), x.shape().clone());
     }
+    if let (Some(l), Ok(v)) = (k.lanes_f64(), x.as_slice::<f64>()) {
+        return Tensor::from_kernel(simd::map_f64(v, LaneValue64(l)), x.shape().clone());
+    }
     kernel::map(x, ValueFn(k))
 }
 
@@ -355,6 +419,14 @@ pub fn pointwise_derivative<K: Pointwise>(
     {
         return Ok(Tensor::from_kernel(
             simd::map(v, LaneSlope(l)),
+            x.shape().clone(),
+        ));
+    }
+    if let (1, Some(l), Ok(v)) = (order, k.lanes_f64(), x.as_slice::<f64>())
+        && y.dtype() == x.dtype()
+    {
+        return Ok(Tensor::from_kernel(
+            simd::map_f64(v, LaneSlope64(l)),
             x.shape().clone(),
         ));
     }

@@ -28,6 +28,10 @@ impl Pointwise for Sigmoid {
         Some(self)
     }
 
+    fn lanes_f64(self) -> Option<impl Lanes> {
+        Some(SigmoidF64)
+    }
+
     #[inline(always)]
     fn f<T: Element>(self, x: T) -> T {
         logistic(x)
@@ -76,6 +80,30 @@ impl Lanes for Sigmoid {
 
     fn keeps_slope(self, _len: usize) -> bool {
         true
+    }
+}
+
+/// The f64 path: the same formulas with the exponential to a few f64 ulps.
+#[derive(Clone, Copy)]
+struct SigmoidF64;
+
+impl Lanes for SigmoidF64 {
+    #[inline(always)]
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        self.value_and_slope_after(x, self.first_stage(x))
+    }
+
+    const STAGED: bool = true;
+
+    #[inline(always)]
+    fn first_stage(self, x: f64) -> f64 {
+        lanes::exp_neg_abs_precise(x)
+    }
+
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, e: f64) -> (f64, f64) {
+        let (value, slope, _) = lanes::logistic_given(x, e);
+        (value, slope)
     }
 }
 
