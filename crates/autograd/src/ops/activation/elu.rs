@@ -29,6 +29,10 @@ impl Pointwise for Elu {
         Some(self)
     }
 
+    fn lanes_f64(self) -> Option<impl Lanes> {
+        Some(EluF64 { alpha: self.alpha })
+    }
+
     fn describe(&self) -> String {
         format!("elu(alpha={})", self.alpha)
     }
@@ -87,6 +91,31 @@ impl Lanes for Elu {
 
     fn keeps_slope(self, len: usize) -> bool {
         len <= lanes::CACHED_LEN
+    }
+}
+
+/// The f64 path: the same formulas with the exponential's parts to a few f64 ulps, and
+/// the slope 0 where `alpha e^x` would be subnormal in `e^x` (below `2.3e-308 alpha`).
+#[derive(Clone, Copy)]
+struct EluF64 {
+    alpha: f64,
+}
+
+impl Lanes for EluF64 {
+    #[inline(always)]
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        let (p, s) = lanes::exp_precise_parts(x);
+        let value = self.alpha * s.mul_add(p, s - 1.0);
+        let e = if x < lanes::SMALLEST_NORMAL_EXP {
+            0.0
+        } else {
+            s + s * p
+        };
+        if x > 0.0 {
+            (x, 1.0)
+        } else {
+            (value, self.alpha * e)
+        }
     }
 }
 

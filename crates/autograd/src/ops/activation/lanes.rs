@@ -452,7 +452,7 @@ mod tests {
         }
     }
 
-    /// The f64 kernels with a vectorised path (sigmoid, tanh) agree with their scalar
+    /// The f64 kernels with a vectorised path (sigmoid, tanh, elu) agree with their scalar
     /// kernels, which call the C library, to a few f64 ulps: value, gradient `g f'(x)`
     /// (by `Tape::vjp`) and the first-derivative node (by a gradient with
     /// `create_graph`). Where the exact result is below `3.3e-308` the vectorised path
@@ -461,7 +461,7 @@ mod tests {
     #[test]
     fn f64_lanes_match_the_scalar_kernels() {
         use super::super::Pointwise;
-        use super::super::{sigmoid::Sigmoid, tanh::Tanh};
+        use super::super::{elu::Elu, sigmoid::Sigmoid, tanh::Tanh};
         let mut xs: Vec<f64> = Tensor::randn([3000], DType::F64, 21)
             .mul_scalar(6.0)
             .to_f64_vec();
@@ -561,6 +561,9 @@ mod tests {
         }
         check(Sigmoid, Activation::Sigmoid, &xs, &gs, &close);
         check(Tanh, Activation::Tanh, &xs, &gs, &close);
+        for alpha in [1.0, 0.5] {
+            check(Elu { alpha }, Activation::Elu { alpha }, &xs, &gs, &close);
+        }
     }
 
     /// The gradient from a slope kept by the forward pass equals, bit for bit, the one
