@@ -29,14 +29,23 @@
 //! value and slope over 2,048 elements took 0.71 ns per element that way, 0.48 ns with
 //! the division; `docs/performance.md`), and so was a polynomial reciprocal with a
 //! cubic correction, the longer chain again. The pieces: [`exp_parts`], [`exp`],
-//! [`expm1`], [`exp_neg_abs`], [`exp_precise`], [`log1p_unit`], [`logistic_parts`] and
-//! [`logistic_given`].
+//! [`expm1`], [`exp_neg_abs`], [`exp_precise`], [`exp_precise_parts`],
+//! [`exp_neg_abs_precise`], [`log1p_unit`], [`logistic_parts`] and [`logistic_given`].
+//!
+//! f64 tensors have lanes of their own for some activations
+//! ([`Pointwise::lanes_f64`](super::Pointwise::lanes_f64): sigmoid, tanh, elu), the
+//! same formulas built on [`exp_precise`], whose results are used unrounded and so
+//! are held to a few f64 ulps instead.
 
-/// An activation's value and slope for f32 tensors, computed in f64 lanes.
+/// An activation's value and slope computed in f64 lanes: for f32 tensors
+/// ([`Pointwise::lanes`](super::Pointwise::lanes)), or for f64 ones
+/// ([`Pointwise::lanes_f64`](super::Pointwise::lanes_f64)).
 ///
 /// Implementations must be branch-free in effect (selects, not early returns) and call
-/// no library function, or the loops that use them stop vectorising. `x` is an f32
-/// widened to f64 (exact); results are rounded to f32 by the caller.
+/// no library function, or the loops that use them stop vectorising. For an f32 tensor
+/// `x` is an f32 widened to f64 (exact) and the results are rounded to f32 by the
+/// caller (about `1e-10` relative is enough); for an f64 tensor they are used as they
+/// are (a few f64 ulps are needed).
 pub trait Lanes: Copy + Send + Sync + 'static {
     /// `(f(x), f'(x))` from one evaluation, sharing the work the two have in common
     /// (the exponential, the reciprocal). A loop that uses only one of them (an
