@@ -289,7 +289,8 @@ const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// for silu), and at the f32 input nearest such a root the result is `1e-7` of the
 /// terms that cancel, so their relative error is magnified ten million times. Twice the
 /// work of [`exp`]: Cody-Waite reduction with a two-part `ln 2` and the Taylor
-/// polynomial of degree 12 (truncation error below `2e-16 |r|`). Clamped as [`exp`].
+/// polynomial of degree 12 (truncation error below `2e-16 |r|`). Clamped to
+/// `[SMALLEST_NORMAL_EXP, 709]`, where `2^n` is a normal f64.
 #[inline(always)]
 pub fn exp_precise(x: f64) -> f64 {
     let (p, s) = exp_precise_parts(x);
@@ -351,13 +352,6 @@ pub fn exp_neg_abs_precise(z: f64) -> f64 {
     let e = exp_precise(-a);
     // False for NaN, which passes through.
     if -a < SMALLEST_NORMAL_EXP { 0.0 } else { e }
-}
-
-/// [`logistic_parts`] to a few f64 ulps, by [`exp_precise`] and an f64 division, for
-/// the slopes that cancel (see [`exp_precise`]).
-#[inline(always)]
-pub fn logistic_parts_precise(z: f64) -> (f64, f64, f64) {
-    logistic_given(z, exp_precise(-z.abs()))
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ impl Lanes for Silu {
     #[inline(always)]
     fn value_and_slope_after(self, x: f64, e: f64) -> (f64, f64) {
         let (s, ds, _) = lanes::logistic_given(x, e);
-        // Below -700 the f64 logistic is clamped (e^-708): the exact value is 0 in f32,
+        // Below -700 the f64 logistic is clamped (at e^-708.4): the exact value is 0 in f32,
         // and beyond |x| = 700 the slope's limits are 0 and 1 (so infinities too).
         let value = if x < -700.0 { 0.0 } else { x * s };
         let v = s + x * ds;
