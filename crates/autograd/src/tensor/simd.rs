@@ -20,6 +20,8 @@
 
 use std::mem::MaybeUninit;
 
+use crate::Element;
+
 /// Slices at least this long are split over rayon's threads (below it, waking a second
 /// thread costs more than it saves).
 pub(crate) const PARALLEL_MIN: usize = 1 << 16;
@@ -50,38 +52,39 @@ pub(crate) const STREAM_MIN: usize = 1 << 21;
 /// (Zen 5, one thread, in L1/L2).
 pub(crate) const BLOCK: usize = 64;
 
-/// `f32 -> f32`, one element.
-pub(crate) trait Unary: Copy + Send + Sync {
+/// `T -> T`, one element (f32 unless said otherwise).
+pub(crate) trait Unary<T = f32>: Copy + Send + Sync {
     /// Whether loops call [`start`](Unary::start) and [`finish`](Unary::finish) block
     /// by block (see [`BLOCK`]) instead of [`eval`](Unary::eval).
     const STAGED: bool = false;
-    fn eval(self, x: f32) -> f32;
+    fn eval(self, x: T) -> T;
     /// The first stage of `eval` (called only when `STAGED`).
     #[inline(always)]
-    fn start(self, x: f32) -> f64 {
+    fn start(self, x: T) -> f64 {
         let _ = x;
         0.0
     }
     /// The rest of `eval`, given `start(x)`: the bits of `eval(x)`.
     #[inline(always)]
-    fn finish(self, x: f32, started: f64) -> f32 {
+    fn finish(self, x: T, started: f64) -> T {
         let _ = started;
         self.eval(x)
     }
 }
 
-/// `(f32, B) -> f32`, one element; the second operand is an f32 too unless said
-/// otherwise (an f64 slope kept by an activation's forward pass). Staged as [`Unary`].
-pub(crate) trait Binary<B = f32>: Copy + Send + Sync {
+/// `(A, B) -> A`, one element; both f32 unless said otherwise (the second operand an
+/// f64 slope kept by an activation's forward pass; both f64 for f64 tensors). Staged
+/// as [`Unary`].
+pub(crate) trait Binary<B = f32, A = f32>: Copy + Send + Sync {
     const STAGED: bool = false;
-    fn eval(self, a: f32, b: B) -> f32;
+    fn eval(self, a: A, b: B) -> A;
     #[inline(always)]
-    fn start(self, a: f32, b: B) -> f64 {
+    fn start(self, a: A, b: B) -> f64 {
         let _ = (a, b);
         0.0
     }
     #[inline(always)]
-    fn finish(self, a: f32, b: B, started: f64) -> f32 {
+    fn finish(self, a: A, b: B, started: f64) -> A {
         let _ = started;
         self.eval(a, b)
     }
@@ -104,60 +107,25 @@ pub(crate) trait Pair: Copy + Send + Sync {
     }
 }
 
-/// `f64 -> f64`, one element. Staged as [`Unary`].
-pub(crate) trait Unary64: Copy + Send + Sync {
-    const STAGED: bool = false;
-    fn eval(self, x: f64) -> f64;
-    #[inline(always)]
-    fn start(self, x: f64) -> f64 {
-        let _ = x;
-        0.0
-    }
-    #[inline(always)]
-    fn finish(self, x: f64, started: f64) -> f64 {
-        let _ = started;
-        self.eval(x)
-    }
-}
-
-/// `(f64, f64) -> f64`, one element. Staged as [`Unary`].
-pub(crate) trait Binary64: Copy + Send + Sync {
-    const STAGED: bool = false;
-    fn eval(self, a: f64, b: f64) -> f64;
-    #[inline(always)]
-    fn start(self, a: f64, b: f64) -> f64 {
-        let _ = (a, b);
-        0.0
-    }
-    #[inline(always)]
-    fn finish(self, a: f64, b: f64, started: f64) -> f64 {
-        let _ = started;
-        self.eval(a, b)
-    }
+/// `k(x)` for every element of an f64 slice, in a new vector, on the calling thread
+/// (the probes' derivative estimate works on one layer at a time on a thread of its
+/// own; the f64 activations run on tensors of a study's batch).
+pub(crate) fn map_f64<K: Unary<f64>>(x: &[f64], k: K) -> Vec<f64> {
+    fill_here(x.len(), |dst| map_here(k, x, dst))
 }
 
 /// `k(a, b)` for every pair of elements of two f64 slices of one length, in a new
 /// vector, on the calling thread (as [`map_f64`]).
-pub(crate) fn zip_f64<K: Binary64>(a: &[f64], b: &[f64], k: K) -> Vec<f64> {
+pub(crate) fn zip_f64<K: Binary<f64, f64>>(a: &[f64], b: &[f64], k: K) -> Vec<f64> {
     debug_assert_eq!(a.len(), b.len());
-    let mut out = vec![0.0; a.len().min(b.len())];
-    zip_f64_into(k, a, b, &mut out);
-    out
+    let n = a.len().min(b.len());
+    fill_here(n, |dst| zip_here(k, &a[..n], &b[..n], dst))
 }
 
 /// `a := k(a, b)` elementwise over two f64 slices of one length, on the calling thread.
-pub(crate) fn zip_assign_f64<K: Binary64>(a: &mut [f64], b: &[f64], k: K) {
+pub(crate) fn zip_assign_f64<K: Binary<f64, f64>>(a: &mut [f64], b: &[f64], k: K) {
     debug_assert_eq!(a.len(), b.len());
-    zip_assign_f64_chunk(k, a, b)
-}
-
-/// `k(x)` for every element of an f64 slice, in a new vector, on the calling thread
-/// (its one caller, the probes' derivative estimate, works on one layer at a time on
-/// a thread of its own).
-pub(crate) fn map_f64<K: Unary64>(x: &[f64], k: K) -> Vec<f64> {
-    let mut out = vec![0.0; x.len()];
-    map_f64_into(k, x, &mut out);
-    out
+    zip_assign_chunk(k, a, b)
 }
 
 /// `k(x)` for every element of `x`, in a new vector.
@@ -221,14 +189,23 @@ pub(crate) fn map_pair<K: Pair>(x: &[f32], k: K) -> (Vec<f32>, Vec<f64>) {
 /// `set_len(n)` on a vector whose first `n` elements the caller has written.
 #[expect(
     unsafe_code,
-    reason = "set_len after every element is written (map_pair's two outputs)"
+    reason = "set_len after every element is written (map_pair's two outputs, fill_here's one)"
 )]
 fn assume_written<T>(v: &mut Vec<T>, n: usize) {
     debug_assert!(v.capacity() >= n);
-    // SAFETY: called by `map_pair` only, after `map_pair_chunk` has written every
-    // element of `spare[..n]` (the chunks partition it, or it is passed whole, and the
-    // loop writes each element of the chunk it is given once).
+    // SAFETY: called by `map_pair` and `fill_here` only, after the loops have written
+    // every element of `spare[..n]` (the chunks partition it, or it is passed whole,
+    // and each loop writes every element of the slice it is given once).
     unsafe { v.set_len(n) };
+}
+
+/// A vector of `n` elements, all written by `write` on the calling thread (a buffer
+/// from the pool when one fits).
+fn fill_here<T: Element>(n: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
+    let mut out: Vec<T> = super::pool::take(n);
+    write(&mut out.spare_capacity_mut()[..n]);
+    assume_written(&mut out, n);
+    out
 }
 
 /// A vector of `n` elements, each written by `write(start, chunk)`, which must write
@@ -280,24 +257,16 @@ macro_rules! dispatch {
     unsafe_code,
     reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
 )]
-fn map_f64_into<K: Unary64>(k: K, x: &[f64], dst: &mut [f64]) {
-    dispatch!(map_f64(k, x, dst))
+fn map_here<T: Copy, K: Unary<T>>(k: K, x: &[T], dst: &mut [MaybeUninit<T>]) {
+    dispatch!(map(k, x, dst))
 }
 
 #[expect(
     unsafe_code,
     reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
 )]
-fn zip_f64_into<K: Binary64>(k: K, a: &[f64], b: &[f64], dst: &mut [f64]) {
-    dispatch!(zip_f64(k, a, b, dst))
-}
-
-#[expect(
-    unsafe_code,
-    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
-)]
-fn zip_assign_f64_chunk<K: Binary64>(k: K, a: &mut [f64], b: &[f64]) {
-    dispatch!(zip_assign_f64(k, a, b))
+fn zip_here<A: Copy, B: Copy, K: Binary<B, A>>(k: K, a: &[A], b: &[B], dst: &mut [MaybeUninit<A>]) {
+    dispatch!(zip(k, a, b, dst))
 }
 
 #[expect(
@@ -311,7 +280,7 @@ fn map_chunk<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>], stream: bo
         return unsafe { avx512::map_stream(k, x, dst) };
     }
     let _ = stream;
-    dispatch!(map(k, x, dst))
+    map_here(k, x, dst)
 }
 
 #[expect(
@@ -338,7 +307,7 @@ fn map_pair_chunk<K: Pair>(
     unsafe_code,
     reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
 )]
-fn zip_assign_chunk<B: Copy, K: Binary<B>>(k: K, a: &mut [f32], b: &[B]) {
+fn zip_assign_chunk<A: Copy, B: Copy, K: Binary<B, A>>(k: K, a: &mut [A], b: &[B]) {
     dispatch!(zip_assign(k, a, b))
 }
 
@@ -359,7 +328,7 @@ fn zip_chunk<B: Copy, K: Binary<B>>(
         return unsafe { avx512::zip_stream(k, a, b, dst) };
     }
     let _ = stream;
-    dispatch!(zip(k, a, b, dst))
+    zip_here(k, a, b, dst)
 }
 
 /// The loops, written once; each module below compiles them for one instruction set.
@@ -367,76 +336,14 @@ macro_rules! loops {
     ($(#[$attr:meta])* ; $($unsafety:tt)?) => {
         use std::mem::MaybeUninit;
 
-        use super::{Binary, Binary64, Pair, Unary, Unary64};
+        use super::{Binary, Pair, Unary};
 
         $(#[$attr])*
-        pub(super) $($unsafety)? fn map_f64<K: Unary64>(k: K, x: &[f64], dst: &mut [f64]) {
-            if K::STAGED {
-                let mut started = [0.0f64; super::BLOCK];
-                for (dst, x) in dst.chunks_mut(super::BLOCK).zip(x.chunks(super::BLOCK)) {
-                    for (s, &v) in started.iter_mut().zip(x) {
-                        *s = k.start(v);
-                    }
-                    for ((o, &v), &s) in dst.iter_mut().zip(x).zip(&started) {
-                        *o = k.finish(v, s);
-                    }
-                }
-                return;
-            }
-            for (o, &v) in dst.iter_mut().zip(x) {
-                *o = k.eval(v);
-            }
-        }
-
-        $(#[$attr])*
-        pub(super) $($unsafety)? fn zip_f64<K: Binary64>(
+        pub(super) $($unsafety)? fn map<T: Copy, K: Unary<T>>(
             k: K,
-            a: &[f64],
-            b: &[f64],
-            dst: &mut [f64],
+            x: &[T],
+            dst: &mut [MaybeUninit<T>],
         ) {
-            if K::STAGED {
-                let mut started = [0.0f64; super::BLOCK];
-                for ((dst, a), b) in dst
-                    .chunks_mut(super::BLOCK)
-                    .zip(a.chunks(super::BLOCK))
-                    .zip(b.chunks(super::BLOCK))
-                {
-                    for ((s, &u), &v) in started.iter_mut().zip(a).zip(b) {
-                        *s = k.start(u, v);
-                    }
-                    for (((o, &u), &v), &s) in dst.iter_mut().zip(a).zip(b).zip(&started) {
-                        *o = k.finish(u, v, s);
-                    }
-                }
-                return;
-            }
-            for ((o, &u), &v) in dst.iter_mut().zip(a).zip(b) {
-                *o = k.eval(u, v);
-            }
-        }
-
-        $(#[$attr])*
-        pub(super) $($unsafety)? fn zip_assign_f64<K: Binary64>(k: K, a: &mut [f64], b: &[f64]) {
-            if K::STAGED {
-                let mut started = [0.0f64; super::BLOCK];
-                for (a, b) in a.chunks_mut(super::BLOCK).zip(b.chunks(super::BLOCK)) {
-                    for ((s, &u), &v) in started.iter_mut().zip(a.iter()).zip(b) {
-                        *s = k.start(u, v);
-                    }
-                    for ((u, &v), &s) in a.iter_mut().zip(b).zip(&started) {
-                        *u = k.finish(*u, v, s);
-                    }
-                }
-                return;
-            }
-            for (u, &v) in a.iter_mut().zip(b) {
-                *u = k.eval(*u, v);
-            }
-        }
-
-        $(#[$attr])*
-        pub(super) $($unsafety)? fn map<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>]) {
             if K::STAGED {
                 let mut started = [0.0f64; super::BLOCK];
                 for (dst, x) in dst.chunks_mut(super::BLOCK).zip(x.chunks(super::BLOCK)) {
@@ -455,11 +362,11 @@ macro_rules! loops {
         }
 
         $(#[$attr])*
-        pub(super) $($unsafety)? fn zip<B: Copy, K: Binary<B>>(
+        pub(super) $($unsafety)? fn zip<A: Copy, B: Copy, K: Binary<B, A>>(
             k: K,
-            a: &[f32],
+            a: &[A],
             b: &[B],
-            dst: &mut [MaybeUninit<f32>],
+            dst: &mut [MaybeUninit<A>],
         ) {
             if K::STAGED {
                 let mut started = [0.0f64; super::BLOCK];
@@ -483,9 +390,9 @@ macro_rules! loops {
         }
 
         $(#[$attr])*
-        pub(super) $($unsafety)? fn zip_assign<B: Copy, K: Binary<B>>(
+        pub(super) $($unsafety)? fn zip_assign<A: Copy, B: Copy, K: Binary<B, A>>(
             k: K,
-            a: &mut [f32],
+            a: &mut [A],
             b: &[B],
         ) {
             if K::STAGED {
@@ -842,11 +749,11 @@ mod tests {
             ((started - 1.0) as f32, started * x as f64)
         }
     }
-    impl Unary64 for Staged {
+    impl Unary<f64> for Staged {
         const STAGED: bool = true;
         #[inline(always)]
         fn eval(self, x: f64) -> f64 {
-            Unary64::finish(self, x, Unary64::start(self, x))
+            Unary::<f64>::finish(self, x, Unary::<f64>::start(self, x))
         }
         #[inline(always)]
         fn start(self, x: f64) -> f64 {
@@ -858,11 +765,11 @@ mod tests {
         }
     }
 
-    impl Binary64 for Staged {
+    impl Binary<f64, f64> for Staged {
         const STAGED: bool = true;
         #[inline(always)]
         fn eval(self, a: f64, b: f64) -> f64 {
-            Binary64::finish(self, a, b, Binary64::start(self, a, b))
+            Binary::<f64, f64>::finish(self, a, b, Binary::<f64, f64>::start(self, a, b))
         }
         #[inline(always)]
         fn start(self, _a: f64, b: f64) -> f64 {
@@ -908,13 +815,16 @@ mod tests {
             let want: (Vec<f32>, Vec<f64>) = x.iter().map(|&v| Pair::eval(Staged, v)).unzip();
             assert_eq!(map_pair(&x, Staged), want, "map_pair, n = {n}");
             let wide: Vec<f64> = x.iter().map(|&v| v as f64).collect();
-            let want: Vec<f64> = wide.iter().map(|&v| Unary64::eval(Staged, v)).collect();
+            let want: Vec<f64> = wide
+                .iter()
+                .map(|&v| Unary::<f64>::eval(Staged, v))
+                .collect();
             assert_eq!(map_f64(&wide, Staged), want, "map_f64, n = {n}");
             let other: Vec<f64> = y.iter().map(|&v| v as f64).collect();
             let want: Vec<f64> = wide
                 .iter()
                 .zip(&other)
-                .map(|(&a, &b)| Binary64::eval(Staged, a, b))
+                .map(|(&a, &b)| Binary::<f64, f64>::eval(Staged, a, b))
                 .collect();
             assert_eq!(zip_f64(&wide, &other, Staged), want, "zip_f64, n = {n}");
             let mut z = wide.clone();

@@ -108,98 +108,70 @@ pub trait Pointwise: Copy + 'static {
     }
 }
 
-/// `f(x)` of a [`Lanes`] kernel, rounded to f32.
+/// The element types the lanes run on: f32, widened to f64 and the result rounded
+/// back, and f64.
+trait LaneFloat: Copy + Send + Sync {
+    fn widen(self) -> f64;
+    fn narrow(v: f64) -> Self;
+}
+
+impl LaneFloat for f32 {
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn narrow(v: f64) -> f32 {
+        v as f32
+    }
+}
+
+impl LaneFloat for f64 {
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn narrow(v: f64) -> f64 {
+        v
+    }
+}
+
+/// `f(x)` of a [`Lanes`] kernel (rounded to f32 on an f32 tensor).
 #[derive(Clone, Copy)]
 struct LaneValue<L>(L);
-impl<L: Lanes> simd::Unary for LaneValue<L> {
+impl<L: Lanes, T: LaneFloat> simd::Unary<T> for LaneValue<L> {
     const STAGED: bool = L::STAGED;
     #[inline(always)]
-    fn eval(self, x: f32) -> f32 {
-        self.0.value(x as f64) as f32
+    fn eval(self, x: T) -> T {
+        T::narrow(self.0.value(x.widen()))
     }
     #[inline(always)]
-    fn start(self, x: f32) -> f64 {
-        self.0.first_stage(x as f64)
+    fn start(self, x: T) -> f64 {
+        self.0.first_stage(x.widen())
     }
     #[inline(always)]
-    fn finish(self, x: f32, first: f64) -> f32 {
-        self.0.value_and_slope_after(x as f64, first).0 as f32
+    fn finish(self, x: T, first: f64) -> T {
+        T::narrow(self.0.value_and_slope_after(x.widen(), first).0)
     }
 }
 
-/// `f'(x)` of a [`Lanes`] kernel, rounded to f32.
+/// `f'(x)` of a [`Lanes`] kernel (rounded to f32 on an f32 tensor).
 #[derive(Clone, Copy)]
 struct LaneSlope<L>(L);
-impl<L: Lanes> simd::Unary for LaneSlope<L> {
+impl<L: Lanes, T: LaneFloat> simd::Unary<T> for LaneSlope<L> {
     const STAGED: bool = L::STAGED;
     #[inline(always)]
-    fn eval(self, x: f32) -> f32 {
-        self.0.slope(x as f64) as f32
+    fn eval(self, x: T) -> T {
+        T::narrow(self.0.slope(x.widen()))
     }
     #[inline(always)]
-    fn start(self, x: f32) -> f64 {
-        self.0.first_stage(x as f64)
+    fn start(self, x: T) -> f64 {
+        self.0.first_stage(x.widen())
     }
     #[inline(always)]
-    fn finish(self, x: f32, first: f64) -> f32 {
-        self.0.value_and_slope_after(x as f64, first).1 as f32
-    }
-}
-
-/// `f(x)` of a [`Lanes`] kernel on f64.
-#[derive(Clone, Copy)]
-struct LaneValue64<L>(L);
-impl<L: Lanes> simd::Unary64 for LaneValue64<L> {
-    const STAGED: bool = L::STAGED;
-    #[inline(always)]
-    fn eval(self, x: f64) -> f64 {
-        self.0.value(x)
-    }
-    #[inline(always)]
-    fn start(self, x: f64) -> f64 {
-        self.0.first_stage(x)
-    }
-    #[inline(always)]
-    fn finish(self, x: f64, first: f64) -> f64 {
-        self.0.value_and_slope_after(x, first).0
-    }
-}
-
-/// `g f'(x)` of a [`Lanes`] kernel on f64.
-#[derive(Clone, Copy)]
-struct LaneGrad64<L>(L);
-impl<L: Lanes> simd::Binary64 for LaneGrad64<L> {
-    const STAGED: bool = L::STAGED;
-    #[inline(always)]
-    fn eval(self, g: f64, x: f64) -> f64 {
-        g * self.0.slope(x)
-    }
-    #[inline(always)]
-    fn start(self, _g: f64, x: f64) -> f64 {
-        self.0.first_stage(x)
-    }
-    #[inline(always)]
-    fn finish(self, g: f64, x: f64, first: f64) -> f64 {
-        g * self.0.value_and_slope_after(x, first).1
-    }
-}
-
-/// `f'(x)` of a [`Lanes`] kernel on f64, not rounded to f32.
-#[derive(Clone, Copy)]
-struct LaneSlope64<L>(L);
-impl<L: Lanes> simd::Unary64 for LaneSlope64<L> {
-    const STAGED: bool = L::STAGED;
-    #[inline(always)]
-    fn eval(self, x: f64) -> f64 {
-        self.0.slope(x)
-    }
-    #[inline(always)]
-    fn start(self, x: f64) -> f64 {
-        self.0.first_stage(x)
-    }
-    #[inline(always)]
-    fn finish(self, x: f64, first: f64) -> f64 {
-        self.0.value_and_slope_after(x, first).1
+    fn finish(self, x: T, first: f64) -> T {
+        T::narrow(self.0.value_and_slope_after(x.widen(), first).1)
     }
 }
 
@@ -210,27 +182,28 @@ pub fn pointwise_slope_estimate<K: Pointwise>(x: &Tensor, k: K) -> Option<Tensor
     let lanes = k.lanes()?;
     let v = x.as_slice::<f64>().ok()?;
     Some(Tensor::from_kernel(
-        simd::map_f64(v, LaneSlope64(lanes)),
+        simd::map_f64(v, LaneSlope(lanes)),
         x.shape().clone(),
     ))
 }
 
-/// `g f'(x)` of a [`Lanes`] kernel, the product taken in f64 and rounded once.
+/// `g f'(x)` of a [`Lanes`] kernel, the product taken in f64 (and rounded once to f32
+/// on an f32 tensor).
 #[derive(Clone, Copy)]
 struct LaneGrad<L>(L);
-impl<L: Lanes> simd::Binary for LaneGrad<L> {
+impl<L: Lanes, T: LaneFloat> simd::Binary<T, T> for LaneGrad<L> {
     const STAGED: bool = L::STAGED;
     #[inline(always)]
-    fn eval(self, g: f32, x: f32) -> f32 {
-        (g as f64 * self.0.slope(x as f64)) as f32
+    fn eval(self, g: T, x: T) -> T {
+        T::narrow(g.widen() * self.0.slope(x.widen()))
     }
     #[inline(always)]
-    fn start(self, _g: f32, x: f32) -> f64 {
-        self.0.first_stage(x as f64)
+    fn start(self, _g: T, x: T) -> f64 {
+        self.0.first_stage(x.widen())
     }
     #[inline(always)]
-    fn finish(self, g: f32, x: f32, first: f64) -> f32 {
-        (g as f64 * self.0.value_and_slope_after(x as f64, first).1) as f32
+    fn finish(self, g: T, x: T, first: f64) -> T {
+        T::narrow(g.widen() * self.0.value_and_slope_after(x.widen(), first).1)
     }
 }
 
@@ -285,7 +258,7 @@ fn fused_grad<K: Pointwise>(k: K, g: &Tensor, x: &Tensor, y: &Tensor) -> Result<
         && y.dtype() == x.dtype()
     {
         return Ok(Tensor::from_kernel(
-            simd::zip_f64(gs, xs, LaneGrad64(l)),
+            simd::zip_f64(gs, xs, LaneGrad(l)),
             x.shape().clone(),
         ));
     }
@@ -306,7 +279,7 @@ fn fused_grad_owned<K: Pointwise>(k: K, mut g: Tensor, x: &Tensor, y: &Tensor) -
         return Ok(g);
     }
     if let (Some(l), Ok(xs)) = (k.lanes_f64(), x.as_slice::<f64>()) {
-        simd::zip_assign_f64(g.as_mut_slice::<f64>()?, xs, LaneGrad64(l));
+        simd::zip_assign_f64(g.as_mut_slice::<f64>()?, xs, LaneGrad(l));
         return Ok(g);
     }
     kernel::zip3_owned(k.name(), g, x, y, GradFn(k, 1))
@@ -392,7 +365,7 @@ pub fn pointwise<K: Pointwise>(x: &Tensor, k: K) -> Tensor {
         return Tensor::from_kernel(simd::map(v, LaneValue(l)), x.shape().clone());
     }
     if let (Some(l), Ok(v)) = (k.lanes_f64(), x.as_slice::<f64>()) {
-        return Tensor::from_kernel(simd::map_f64(v, LaneValue64(l)), x.shape().clone());
+        return Tensor::from_kernel(simd::map_f64(v, LaneValue(l)), x.shape().clone());
     }
     kernel::map(x, ValueFn(k))
 }
@@ -426,7 +399,7 @@ pub fn pointwise_derivative<K: Pointwise>(
         && y.dtype() == x.dtype()
     {
         return Ok(Tensor::from_kernel(
-            simd::map_f64(v, LaneSlope64(l)),
+            simd::map_f64(v, LaneSlope(l)),
             x.shape().clone(),
         ));
     }
