@@ -99,11 +99,6 @@ fn z_of(x: f64) -> f64 {
 
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for GeluTanh {
-    #[inline(always)]
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
-        self.value_and_slope_after(x, self.first_stage(x))
-    }
-
     const STAGED: bool = true;
 
     /// `e^-|z|` for `z = x (A + B x^2)`, to a few f64 ulps: the slope has a root, where

@@ -47,12 +47,21 @@
 /// caller (about `1e-10` relative is enough); for an f64 tensor they are used as they
 /// are (a few f64 ulps are needed).
 pub trait Lanes: Copy + Send + Sync + 'static {
+    /// `(f(x), f'(x))` given `first = first_stage(x)`: what a kernel implements. An
+    /// unstaged kernel ignores `first` and evaluates everything here; a staged one
+    /// (see [`STAGED`](Lanes::STAGED)) takes its costly first half from `first`.
+    fn value_and_slope_after(self, x: f64, first: f64) -> (f64, f64);
+
     /// `(f(x), f'(x))` from one evaluation, sharing the work the two have in common
-    /// (the exponential, the reciprocal). A loop that uses only one of them (an
-    /// unrecorded forward pass, a gradient without a kept slope) calls [`Lanes::value`]
-    /// or [`Lanes::slope`], which take it from here: the compiler drops the other's
-    /// work, and every path gets the same bits.
-    fn value_and_slope(self, x: f64) -> (f64, f64);
+    /// (the exponential, the reciprocal): the two stages in a row, so a loop that runs
+    /// them apart gets the same bits. A loop that uses only one of them (an unrecorded
+    /// forward pass, a gradient without a kept slope) calls [`Lanes::value`] or
+    /// [`Lanes::slope`], which take it from here: the compiler drops the other's work,
+    /// and every path gets the same bits.
+    #[inline(always)]
+    fn value_and_slope(self, x: f64) -> (f64, f64) {
+        self.value_and_slope_after(x, self.first_stage(x))
+    }
 
     /// `f(x)`. An override must give the bits of `value_and_slope(x).0`: a recorded
     /// forward pass takes the value from there, an unrecorded one from here.
@@ -80,8 +89,8 @@ pub trait Lanes: Copy + Send + Sync + 'static {
         false
     }
 
-    /// Whether the kernel splits [`value_and_slope`](Lanes::value_and_slope) in two
-    /// stages, [`first_stage`](Lanes::first_stage) and
+    /// Whether the kernel splits its evaluation in two stages,
+    /// [`first_stage`](Lanes::first_stage) and
     /// [`value_and_slope_after`](Lanes::value_and_slope_after), which the loops over a
     /// tensor then run one after the other over each block of elements. Worth it where
     /// the evaluation is one long chain of dependent steps (an exponential, then a
@@ -89,23 +98,13 @@ pub trait Lanes: Copy + Send + Sync + 'static {
     /// The default is false.
     const STAGED: bool = false;
 
-    /// The first stage of [`value_and_slope`](Lanes::value_and_slope) at `x`: one f64
-    /// that carries everything the rest needs from the costly first half (for the
-    /// saturating functions, their exponential or its polynomial). Called only when
-    /// [`STAGED`](Lanes::STAGED); the default returns 0.
+    /// The first stage at `x`: one f64 that carries everything the rest needs from the
+    /// costly first half (for the saturating functions, their exponential or its
+    /// polynomial). The default, for unstaged kernels, returns 0.
     #[inline(always)]
     fn first_stage(self, x: f64) -> f64 {
         let _ = x;
         0.0
-    }
-
-    /// `(f(x), f'(x))` given `first = first_stage(x)`. A staged kernel must give the
-    /// bits of `value_and_slope(x)`, which it does by defining `value_and_slope(x)` as
-    /// `value_and_slope_after(x, first_stage(x))`. The default ignores `first`.
-    #[inline(always)]
-    fn value_and_slope_after(self, x: f64, first: f64) -> (f64, f64) {
-        let _ = first;
-        self.value_and_slope(x)
     }
 }
 
@@ -115,7 +114,7 @@ pub trait Lanes: Copy + Send + Sync + 'static {
 pub struct NoLanes;
 
 impl Lanes for NoLanes {
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
+    fn value_and_slope_after(self, x: f64, _first: f64) -> (f64, f64) {
         (x, 1.0)
     }
 }

@@ -60,7 +60,7 @@ impl Pointwise for LeakyRelu {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for LeakyRelu {
     #[inline(always)]
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
+    fn value_and_slope_after(self, x: f64, _first: f64) -> (f64, f64) {
         if x > 0.0 {
             (x, 1.0)
         } else {

@@ -49,7 +49,7 @@ impl Pointwise for Relu {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Relu {
     #[inline(always)]
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
+    fn value_and_slope_after(self, x: f64, _first: f64) -> (f64, f64) {
         // NaN <= 0 is false: NaN passes through, as in the scalar kernel.
         let value = if x <= 0.0 { 0.0 } else { x };
         (value, if x > 0.0 { 1.0 } else { 0.0 })

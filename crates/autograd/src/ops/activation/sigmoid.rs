@@ -59,11 +59,6 @@ impl Pointwise for Sigmoid {
 
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Sigmoid {
-    #[inline(always)]
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
-        self.value_and_slope_after(x, self.first_stage(x))
-    }
-
     const STAGED: bool = true;
 
     /// `e^-|x|`.
@@ -83,16 +78,11 @@ impl Lanes for Sigmoid {
     }
 }
 
-/// The f64 path: the same formulas with the exponential to a few f64 ulps.
+/// The f64 path: the f32 path's second stage after an exponential to a few f64 ulps.
 #[derive(Clone, Copy)]
 struct SigmoidF64;
 
 impl Lanes for SigmoidF64 {
-    #[inline(always)]
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
-        self.value_and_slope_after(x, self.first_stage(x))
-    }
-
     const STAGED: bool = true;
 
     #[inline(always)]
@@ -102,8 +92,7 @@ impl Lanes for SigmoidF64 {
 
     #[inline(always)]
     fn value_and_slope_after(self, x: f64, e: f64) -> (f64, f64) {
-        let (value, slope, _) = lanes::logistic_given(x, e);
-        (value, slope)
+        Sigmoid.value_and_slope_after(x, e)
     }
 }
 

@@ -50,11 +50,6 @@ impl Pointwise for Silu {
 
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Silu {
-    #[inline(always)]
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
-        self.value_and_slope_after(x, self.first_stage(x))
-    }
-
     const STAGED: bool = true;
 
     /// `e^-|x|` to a few f64 ulps: the slope sigma + x sigma' has a root, where the sum

@@ -61,11 +61,6 @@ impl Pointwise for Softplus {
 
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Softplus {
-    #[inline(always)]
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
-        self.value_and_slope_after(x, self.first_stage(x))
-    }
-
     const STAGED: bool = true;
 
     /// `e^-|beta x|`.

@@ -67,7 +67,7 @@ impl Pointwise for Tanh {
 /// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for Tanh {
     #[inline(always)]
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
+    fn value_and_slope_after(self, x: f64, _first: f64) -> (f64, f64) {
         // Not staged (see `Lanes::STAGED`): the value needs both parts of the
         // exponential, so a second stage would repeat the reduction, and split after
         // the polynomial tanh took 0.70 ns per element instead of 0.68 on 2^14 values
@@ -77,10 +77,7 @@ impl Lanes for Tanh {
         // series is needed there. The slope is 4 e / (1 + e)^2, as the scalar kernel.
         let a = x.abs();
         let (p, s) = lanes::exp_parts(-(a + a));
-        let e = s.mul_add(p, s);
-        let one_minus_e = -s.mul_add(p, s - 1.0);
-        let r = 1.0 / (1.0 + e);
-        ((one_minus_e * r).copysign(x), 4.0 * e * r * r)
+        tanh_from(x, s.mul_add(p, s), -s.mul_add(p, s - 1.0))
     }
 
     fn keeps_slope(self, _len: usize) -> bool {
@@ -96,7 +93,7 @@ struct TanhF64;
 
 impl Lanes for TanhF64 {
     #[inline(always)]
-    fn value_and_slope(self, x: f64) -> (f64, f64) {
+    fn value_and_slope_after(self, x: f64, _first: f64) -> (f64, f64) {
         let a = x.abs();
         let (p, s) = lanes::exp_precise_parts(-(a + a));
         let e = if -(a + a) < lanes::SMALLEST_NORMAL_EXP {
@@ -104,10 +101,15 @@ impl Lanes for TanhF64 {
         } else {
             s + s * p
         };
-        let one_minus_e = -s.mul_add(p, s - 1.0);
-        let r = 1.0 / (1.0 + e);
-        ((one_minus_e * r).copysign(x), 4.0 * e * r * r)
+        tanh_from(x, e, -s.mul_add(p, s - 1.0))
     }
+}
+
+/// `(tanh x, tanh' x)` from `e = e^-2|x|` and `1 - e`, for both lanes.
+#[inline(always)]
+fn tanh_from(x: f64, e: f64, one_minus_e: f64) -> (f64, f64) {
+    let r = 1.0 / (1.0 + e);
+    ((one_minus_e * r).copysign(x), 4.0 * e * r * r)
 }
 
 impl Tensor {
