@@ -9,6 +9,9 @@
 //! BENCH_THREADS=1 taskset -c 1 target/release/deps/workloads-* tiny
 //! ```
 //!
+//! `BENCH_ACTS=sigmoid,silu` runs only those activations of `act` (all eight by
+//! default), for comparing two builds on one activation at a time.
+//!
 //! Threads: `BENCH_THREADS` (else `RAYON_NUM_THREADS`, else every core) sizes rayon's
 //! global pool, which the GEMM kernels and the large elementwise kernels share.
 //!
@@ -224,7 +227,12 @@ fn act_workload() {
         ("softplus", Activation::Softplus { beta: 1.0 }),
         ("elu", Activation::Elu { alpha: 1.0 }),
     ];
+    let only = std::env::var("BENCH_ACTS").ok();
+    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.split(',').any(|a| a == name));
     for (name, act) in acts {
+        if !wanted(name) {
+            continue;
+        }
         let mut check = 0.0;
         let secs = bench(
             || {
