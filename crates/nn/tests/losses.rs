@@ -5,29 +5,14 @@
     reason = "in tests a failed unwrap is a failed test"
 )]
 
-use gradflow_autograd::{Tape, Tensor, Var};
+mod golden_json;
+
+use golden_json::{floats, tensor};
+use gradflow_autograd::{Tape, Var};
 use gradflow_nn::loss::{self, Reduction};
 use serde_json::Value;
 
 const GOLDEN: &str = include_str!("golden/losses.json");
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    Tensor::from_vec(floats(&v["data"]), shape).unwrap()
-}
 
 /// `|a - b| <= rtol |b| + atol` elementwise, naming the case and element.
 fn assert_close(what: &str, a: &[f64], b: &[f64], rtol: f64, atol: f64) {

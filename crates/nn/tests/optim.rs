@@ -8,7 +8,10 @@
     reason = "in tests a failed unwrap is a failed test"
 )]
 
-use gradflow_autograd::{Activation, DType, Tape, Tensor};
+mod golden_json;
+
+use golden_json::{floats, tensor};
+use gradflow_autograd::{Activation, DType, Tape};
 use gradflow_nn::loss::{Reduction, mse};
 use gradflow_nn::module::{named_parameters, visit_parameters_mut};
 use gradflow_nn::optim::{
@@ -22,24 +25,6 @@ const RTOL: f64 = 1e-12;
 
 fn golden() -> Value {
     serde_json::from_str(GOLDEN).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    Tensor::from_vec(floats(&v["data"]), shape).unwrap()
 }
 
 /// Each element within `RTOL` of the reference, relative to the largest magnitude in

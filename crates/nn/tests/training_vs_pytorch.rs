@@ -10,9 +10,12 @@
     reason = "in tests a failed unwrap is a failed test"
 )]
 
+mod golden_json;
+
 use std::path::Path;
 
-use gradflow_autograd::{Activation, DType, Tape, Tensor, Var};
+use golden_json::{floats, tensor};
+use gradflow_autograd::{Activation, DType, Tape, Var};
 use gradflow_nn::loss::{Reduction, cross_entropy, mse};
 use gradflow_nn::module::named_parameters;
 use gradflow_nn::optim::{Adam, Optimizer, Sgd};
@@ -24,24 +27,6 @@ use serde_json::Value;
 
 const GOLDEN: &str = include_str!("golden/training.json");
 const RTOL: f64 = 1e-9;
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    Tensor::from_vec(floats(&v["data"]), shape).unwrap()
-}
 
 /// PyTorch's `LstmRegressor` of the script: an LSTM over a time-first sequence and a
 /// linear read-out of its last hidden state (names `lstm.*`, `head.*`).
