@@ -228,7 +228,10 @@ fn act_workload() {
         ("elu", Activation::Elu { alpha: 1.0 }),
     ];
     let only = std::env::var("BENCH_ACTS").ok();
-    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.split(',').any(|a| a == name));
+    let wanted = |name: &str| {
+        only.as_ref()
+            .is_none_or(|o| o.split(',').any(|a| a == name))
+    };
     for (name, act) in acts {
         if !wanted(name) {
             continue;

@@ -136,6 +136,31 @@ fn colour(results: &StudyResults, act: Activation) -> usize {
         .unwrap_or(0)
 }
 
+/// `panels` with one line chart per panel group of [`grouped`] (at most three a row,
+/// one y range for all): `blank` makes a group's chart from its title, and `lines`
+/// gives the series of one activation's runs in that group, given the activation's
+/// colour.
+fn chart_per_group(
+    results: &StudyResults,
+    panels: Panels,
+    blank: impl Fn(String) -> LineChart,
+    mut lines: impl FnMut(Activation, usize, &[&RunResult]) -> Vec<Series>,
+) -> Panels {
+    let groups = grouped(results);
+    let keys: Vec<PanelKey> = groups.iter().map(|(k, _)| k.clone()).collect();
+    let mut panels = panels.columns(groups.len().clamp(1, 3)).share_y(true);
+    for (key, acts) in &groups {
+        let mut c = blank(key.title(&keys));
+        for (act, runs) in acts {
+            for series in lines(*act, colour(results, *act), runs) {
+                c.push(series);
+            }
+        }
+        panels.push(c);
+    }
+    panels
+}
+
 /// Geometric mean over seeds per position, with min and max (for a band).
 fn geometric(values: &[Vec<f64>]) -> Vec<(f64, f64, f64)> {
     let n = values.iter().map(Vec::len).min().unwrap_or(0);
@@ -250,25 +275,23 @@ fn fmt_num(v: f64) -> String {
 /// # Errors
 /// Chart errors.
 pub fn init_gradients(results: &StudyResults, weights: bool) -> Result<Chart> {
-    let groups = grouped(results);
-    let keys: Vec<PanelKey> = groups.iter().map(|(k, _)| k.clone()).collect();
     let (what, file) = if weights {
         ("||dL/dW_l|| (weight gradient)", "init-weight-gradients.svg")
     } else {
         ("||delta_l|| = ||dL/dh_l||", "init-gradients.svg")
     };
-    let mut panels = Panels::new(format!("Gradient at initialisation, per layer: {what}"))
-        .columns(groups.len().clamp(1, 3))
-        .share_y(true)
-        .note(CONVENTION);
-    for (key, acts) in &groups {
-        let mut c = LineChart::new(
-            key.title(&keys),
-            Axis::new("layer l", "1 = next to the input"),
-            Axis::new(what, "L2 norm, log scale"),
-        )
-        .y_scale(Scale::Log10);
-        for (act, runs) in acts {
+    let panels = chart_per_group(
+        results,
+        Panels::new(format!("Gradient at initialisation, per layer: {what}")).note(CONVENTION),
+        |title| {
+            LineChart::new(
+                title,
+                Axis::new("layer l", "1 = next to the input"),
+                Axis::new(what, "L2 norm, log scale"),
+            )
+            .y_scale(Scale::Log10)
+        },
+        |act, colour, runs| {
             let per_seed: Vec<Vec<f64>> = runs
                 .iter()
                 .filter_map(|r| r.snapshots.first())
@@ -280,17 +303,12 @@ pub fn init_gradients(results: &StudyResults, weights: bool) -> Result<Chart> {
                     }
                 })
                 .collect();
-            if !per_seed.is_empty() {
-                c.push(layer_series(
-                    act.to_string(),
-                    colour(results, *act),
-                    &per_seed,
-                    true,
-                ));
+            if per_seed.is_empty() {
+                return vec![];
             }
-        }
-        panels.push(c);
-    }
+            vec![layer_series(act.to_string(), colour, &per_seed, true)]
+        },
+    );
     Ok(chart(
         file,
         panels.to_svg()?,
@@ -307,20 +325,20 @@ pub fn init_gradients(results: &StudyResults, weights: bool) -> Result<Chart> {
 /// # Errors
 /// Chart errors.
 pub fn theory_vs_measured(results: &StudyResults) -> Result<Chart> {
-    let groups = grouped(results);
-    let keys: Vec<PanelKey> = groups.iter().map(|(k, _)| k.clone()).collect();
-    let mut panels = Panels::new("Gradient decay at initialisation: measured (solid) and mean-field theory (dashed)")
-        .columns(groups.len().clamp(1, 3))
-        .share_y(true)
-        .note("||delta_l|| / ||delta_L||, L = last hidden layer. Theory: Poole et al. 2016, Schoenholz et al. 2017; chi(q_l) = sigma_w^2 E[phi'(sqrt(q_l) z)^2] per layer.");
-    for (key, acts) in &groups {
-        let mut c = LineChart::new(
-            key.title(&keys),
-            Axis::new("layer l", "1 = next to the input"),
-            Axis::new("||delta_l|| / ||delta_L||", "ratio, log scale"),
-        )
-        .y_scale(Scale::Log10);
-        for (act, runs) in acts {
+    let panels = chart_per_group(
+        results,
+        Panels::new("Gradient decay at initialisation: measured (solid) and mean-field theory (dashed)")
+            .note("||delta_l|| / ||delta_L||, L = last hidden layer. Theory: Poole et al. 2016, Schoenholz et al. 2017; chi(q_l) = sigma_w^2 E[phi'(sqrt(q_l) z)^2] per layer."),
+        |title| {
+            LineChart::new(
+                title,
+                Axis::new("layer l", "1 = next to the input"),
+                Axis::new("||delta_l|| / ||delta_L||", "ratio, log scale"),
+            )
+            .y_scale(Scale::Log10)
+        },
+        |act, colour, runs| {
+            let mut lines = vec![];
             let per_seed: Vec<Vec<f64>> = runs
                 .iter()
                 .filter_map(|r| r.snapshots.first())
@@ -329,9 +347,8 @@ pub fn theory_vs_measured(results: &StudyResults) -> Result<Chart> {
                     s.delta_norm.iter().map(|d| d / last).collect()
                 })
                 .collect();
-            let c_i = colour(results, *act);
             if !per_seed.is_empty() {
-                c.push(layer_series(act.to_string(), c_i, &per_seed, true));
+                lines.push(layer_series(act.to_string(), colour, &per_seed, true));
             }
             if let Some(t) = runs.first().and_then(|r| r.theory.as_ref()) {
                 let pts: Vec<(f64, f64)> = t
@@ -340,15 +357,15 @@ pub fn theory_vs_measured(results: &StudyResults) -> Result<Chart> {
                     .enumerate()
                     .map(|(i, v)| ((i + 1) as f64, *v))
                     .collect();
-                c.push(
+                lines.push(
                     Series::new(format!("{act} (theory)"), pts)
                         .dashed()
-                        .colour(c_i),
+                        .colour(colour),
                 );
             }
-        }
-        panels.push(c);
-    }
+            lines
+        },
+    );
     Ok(chart(
         "theory-vs-measured.svg",
         panels.to_svg()?,
@@ -374,8 +391,6 @@ fn smooth(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
 /// # Errors
 /// Chart errors.
 pub fn training_curves(results: &StudyResults, accuracy: bool) -> Result<Chart> {
-    let groups = grouped(results);
-    let keys: Vec<PanelKey> = groups.iter().map(|(k, _)| k.clone()).collect();
     let (title, file, y) = if accuracy {
         (
             "Training accuracy (mini-batch, moving average over 20 steps)",
@@ -389,50 +404,40 @@ pub fn training_curves(results: &StudyResults, accuracy: bool) -> Result<Chart> 
             Axis::new("loss", "cross-entropy, log scale"),
         )
     };
-    let mut panels = Panels::new(title)
-        .columns(groups.len().clamp(1, 3))
-        .share_y(true);
-    for (key, acts) in &groups {
-        let mut c = LineChart::new(
-            key.title(&keys),
-            Axis::new("step", "optimiser steps"),
-            y.clone(),
-        );
-        if !accuracy {
-            c = c.y_scale(Scale::Log10);
+    let blank = |title| {
+        let c = LineChart::new(title, Axis::new("step", "optimiser steps"), y.clone());
+        if accuracy { c } else { c.y_scale(Scale::Log10) }
+    };
+    let panels = chart_per_group(results, Panels::new(title), blank, |act, colour, runs| {
+        let per_seed: Vec<Vec<(f64, f64)>> = runs
+            .iter()
+            .map(|r| {
+                r.curve
+                    .iter()
+                    .filter_map(|p| {
+                        if accuracy {
+                            p.accuracy.map(|a| (p.step as f64, a))
+                        } else {
+                            Some((p.step as f64, p.loss))
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let n = per_seed.iter().map(Vec::len).min().unwrap_or(0);
+        if n == 0 {
+            return vec![];
         }
-        for (act, runs) in acts {
-            let per_seed: Vec<Vec<(f64, f64)>> = runs
-                .iter()
-                .map(|r| {
-                    r.curve
-                        .iter()
-                        .filter_map(|p| {
-                            if accuracy {
-                                p.accuracy.map(|a| (p.step as f64, a))
-                            } else {
-                                Some((p.step as f64, p.loss))
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
-            let n = per_seed.iter().map(Vec::len).min().unwrap_or(0);
-            if n == 0 {
-                continue;
-            }
-            let mean: Vec<(f64, f64)> = (0..n)
-                .map(|i| {
-                    (
-                        per_seed[0][i].0,
-                        per_seed.iter().map(|s| s[i].1).sum::<f64>() / per_seed.len() as f64,
-                    )
-                })
-                .collect();
-            c.push(Series::new(act.to_string(), smooth(&mean, 20)).colour(colour(results, *act)));
-        }
-        panels.push(c);
-    }
+        let mean: Vec<(f64, f64)> = (0..n)
+            .map(|i| {
+                (
+                    per_seed[0][i].0,
+                    per_seed.iter().map(|s| s[i].1).sum::<f64>() / per_seed.len() as f64,
+                )
+            })
+            .collect();
+        vec![Series::new(act.to_string(), smooth(&mean, 20)).colour(colour)]
+    });
     Ok(chart(
         file,
         panels.to_svg()?,
@@ -612,8 +617,6 @@ fn layer_histograms(
 /// # Errors
 /// Chart errors.
 pub fn unit_fractions(results: &StudyResults, dead: bool) -> Result<Chart> {
-    let groups = grouped(results);
-    let keys: Vec<PanelKey> = groups.iter().map(|(k, _)| k.clone()).collect();
     let (title, file, y) = if dead {
         (
             "Dead units during training (derivative 0 for the whole batch)",
@@ -627,40 +630,27 @@ pub fn unit_fractions(results: &StudyResults, dead: bool) -> Result<Chart> {
             Axis::new("saturated units", "fraction of hidden units"),
         )
     };
-    let mut panels = Panels::new(title)
-        .columns(groups.len().clamp(1, 3))
-        .share_y(true);
-    for (key, acts) in &groups {
-        let mut c = LineChart::new(
-            key.title(&keys),
-            Axis::new("step", "optimiser steps"),
-            y.clone(),
-        );
-        for (act, runs) in acts {
-            let per_seed: Vec<Vec<f64>> = runs
-                .iter()
-                .map(|r| {
-                    r.snapshots
-                        .iter()
-                        .map(|s| {
-                            let v = if dead { &s.dead } else { &s.saturated };
-                            v.iter().sum::<f64>() / v.len().max(1) as f64
-                        })
-                        .collect()
-                })
-                .collect();
-            let steps: Vec<f64> = runs
-                .first()
-                .map(|r| r.snapshots.iter().map(|s| s.step as f64).collect())
-                .unwrap_or_default();
-            let mean = arithmetic(&per_seed);
-            c.push(
-                Series::new(act.to_string(), steps.into_iter().zip(mean))
-                    .colour(colour(results, *act)),
-            );
-        }
-        panels.push(c);
-    }
+    let blank = |title| LineChart::new(title, Axis::new("step", "optimiser steps"), y.clone());
+    let panels = chart_per_group(results, Panels::new(title), blank, |act, colour, runs| {
+        let per_seed: Vec<Vec<f64>> = runs
+            .iter()
+            .map(|r| {
+                r.snapshots
+                    .iter()
+                    .map(|s| {
+                        let v = if dead { &s.dead } else { &s.saturated };
+                        v.iter().sum::<f64>() / v.len().max(1) as f64
+                    })
+                    .collect()
+            })
+            .collect();
+        let steps: Vec<f64> = runs
+            .first()
+            .map(|r| r.snapshots.iter().map(|s| s.step as f64).collect())
+            .unwrap_or_default();
+        let mean = arithmetic(&per_seed);
+        vec![Series::new(act.to_string(), steps.into_iter().zip(mean)).colour(colour)]
+    });
     Ok(chart(
         file,
         panels.to_svg()?,
@@ -678,8 +668,6 @@ pub fn unit_fractions(results: &StudyResults, dead: bool) -> Result<Chart> {
 /// # Errors
 /// Chart errors.
 pub fn per_layer_at_init(results: &StudyResults, what: PerLayer) -> Result<Chart> {
-    let groups = grouped(results);
-    let keys: Vec<PanelKey> = groups.iter().map(|(k, _)| k.clone()).collect();
     let (title, file, y, caption) = match what {
         PerLayer::Mean => (
             "Mean activation per layer at initialisation",
@@ -694,37 +682,29 @@ pub fn per_layer_at_init(results: &StudyResults, what: PerLayer) -> Result<Chart
             "ReLU outputs true zeros (a sparse representation, Glorot, Bordes & Bengio 2011); smooth activations almost never do.",
         ),
     };
-    let mut panels = Panels::new(title)
-        .columns(groups.len().clamp(1, 3))
-        .share_y(true);
-    for (key, acts) in &groups {
-        let mut c = LineChart::new(
-            key.title(&keys),
+    let blank = |title| {
+        LineChart::new(
+            title,
             Axis::new("layer l", "1 = next to the input"),
             y.clone(),
-        );
-        for (act, runs) in acts {
-            let per_seed: Vec<Vec<f64>> = runs
-                .iter()
-                .filter_map(|r| r.snapshots.first())
-                .map(|s| match what {
-                    PerLayer::Mean => s.activation_mean.clone(),
-                    PerLayer::Zeros => s.zero_fraction.clone(),
-                })
-                .collect();
-            let mean = arithmetic(&per_seed);
-            c.push(
-                Series::new(
-                    act.to_string(),
-                    mean.into_iter()
-                        .enumerate()
-                        .map(|(i, v)| ((i + 1) as f64, v)),
-                )
-                .colour(colour(results, *act)),
-            );
-        }
-        panels.push(c);
-    }
+        )
+    };
+    let panels = chart_per_group(results, Panels::new(title), blank, |act, colour, runs| {
+        let per_seed: Vec<Vec<f64>> = runs
+            .iter()
+            .filter_map(|r| r.snapshots.first())
+            .map(|s| match what {
+                PerLayer::Mean => s.activation_mean.clone(),
+                PerLayer::Zeros => s.zero_fraction.clone(),
+            })
+            .collect();
+        let mean = arithmetic(&per_seed);
+        let points = mean
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| ((i + 1) as f64, v));
+        vec![Series::new(act.to_string(), points).colour(colour)]
+    });
     Ok(chart(file, panels.to_svg()?, caption))
 }
 
