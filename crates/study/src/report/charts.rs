@@ -90,11 +90,11 @@ impl PanelKey {
     }
 }
 
-/// Runs grouped into panels, and within each panel by activation (seeds together), in
-/// the order the grid lists them.
 /// The runs of one panel, by activation.
 type PanelRuns<'a> = Vec<(Activation, Vec<&'a RunResult>)>;
 
+/// Runs grouped into panels, and within each panel by activation (seeds together), in
+/// the order the grid lists them.
 fn grouped(results: &StudyResults) -> Vec<(PanelKey, PanelRuns<'_>)> {
     let mut panels: BTreeMap<PanelKey, PanelRuns<'_>> = BTreeMap::new();
     for r in &results.runs {
