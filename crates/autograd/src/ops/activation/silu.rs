@@ -26,6 +26,10 @@ impl Pointwise for Silu {
         Some(self)
     }
 
+    fn lanes_f64(self) -> Option<impl Lanes> {
+        Some(super::swish::SwishF64 { beta: 1.0 })
+    }
+
     #[inline(always)]
     fn f<T: Element>(self, x: T) -> T {
         logistic_combination(x, T::zero(), x, T::zero(), T::zero())

@@ -12,6 +12,7 @@
 //! and the terms come from `logistic_combination`, which also keeps subnormal results
 //! (`x < -87 / beta` in f32) to one rounding.
 
+use super::lanes::{self, Lanes};
 use super::{
     Pointwise, apply, logistic_combination, logistic_swish_curvature, pointwise, split_constant,
     two_prod,
@@ -32,6 +33,10 @@ impl Pointwise for Swish {
 
     fn describe(&self) -> String {
         format!("swish(beta={})", self.beta)
+    }
+
+    fn lanes_f64(self) -> Option<impl Lanes> {
+        Some(SwishF64 { beta: self.beta })
     }
 
     #[inline(always)]
@@ -56,6 +61,68 @@ impl Pointwise for Swish {
 
     fn composite(self, x: &Var) -> Result<Var> {
         x.mul(&x.mul_scalar(self.beta)?.sigmoid()?)
+    }
+}
+
+/// The f64 path of swish, and of silu (`beta = 1`): the scalar kernel's formulas in
+/// vectorised lanes, with `z = beta x` carried as `hi + lo` as there, and the
+/// exponential as `h = e^(-|z|/2)` to a few f64 ulps, applied twice (`e^-|z| = h h`),
+/// the second time last, as the scalar kernel does in its tails. So a result in the
+/// left tail is rounded once, even where it or `e^-|z|` is subnormal (silu at
+/// `x = -720` is `-1.8e-310`); beyond `|z| = 1416`, where `h` itself would be
+/// subnormal, the results are their limits.
+///
+/// Near the slope's root (`z = -1.2785`) the two terms `sigma(z)` and `z sigma'(z)`
+/// cancel, here as in the scalar kernel: both are accurate to a few ulps of the terms,
+/// not of their sum.
+#[derive(Clone, Copy)]
+pub(crate) struct SwishF64 {
+    pub(crate) beta: f64,
+}
+
+impl Lanes for SwishF64 {
+    const STAGED: bool = true;
+
+    /// `h = e^(-|z|/2)` (0 where it is subnormal).
+    #[inline(always)]
+    fn first_stage(self, x: f64) -> f64 {
+        lanes::exp_neg_abs_precise(0.5 * (self.beta * x))
+    }
+
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, h: f64) -> (f64, f64) {
+        let z = self.beta * x;
+        let z_lo = self.beta.mul_add(x, -z);
+        let negative = z < 0.0;
+        // |z| = m + m_lo; below 1, or not finite (x infinite), where it is left out.
+        let m_lo = if negative { -z_lo } else { z_lo };
+        let m_lo = if m_lo.abs() < 1.0 { m_lo } else { 0.0 };
+        // e^(-(m + m_lo)/2) to first order (m_lo is below an ulp of m).
+        let hc = h - h * (0.5 * m_lo);
+        let e = hc * hc;
+        let r = 1.0 / (1.0 + e);
+        let hr = hc * r;
+        // z < 0: sigma = e r and sigma' = e r^2, so value = x e r and slope =
+        // e r (1 + z r), with the last factor hc applied last; z >= 0: sigma = r.
+        let (value, slope) = if negative {
+            ((x * hr) * hc, (hr * z.mul_add(r, 1.0)) * hc)
+        } else {
+            (x * r, z.mul_add(hr * hr, r))
+        };
+        // Where h underflows (and x = -inf, +inf): the limits, 0 on the left, x and 1
+        // on the right.
+        let underflow = h == 0.0;
+        let value = if underflow {
+            if negative { 0.0 } else { x }
+        } else {
+            value
+        };
+        let slope = if underflow {
+            if negative { 0.0 } else { 1.0 }
+        } else {
+            slope
+        };
+        (value, slope)
     }
 }
 
