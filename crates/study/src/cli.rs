@@ -29,7 +29,7 @@ HTML report you open in a browser.";
 
 const EXAMPLES: &str = "\
 Examples:
-  gradflow                                    the default study (about ten seconds)
+  gradflow                                    the default study (a few seconds)
   gradflow --activation relu,sigmoid --depth 10,30 --seed 0,1,2
   gradflow --dataset digits --optimiser adam:0.001 --steps 2000
   gradflow --shard 3/8 --out sweep/shard3     one eighth of a grid (cluster arrays)

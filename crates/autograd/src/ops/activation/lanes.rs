@@ -33,9 +33,9 @@
 //! [`exp_neg_abs_precise`], [`log1p_unit`], [`logistic_parts`] and [`logistic_given`].
 //!
 //! f64 tensors have lanes of their own for some activations
-//! ([`Pointwise::lanes_f64`](super::Pointwise::lanes_f64): sigmoid, tanh, elu), the
-//! same formulas built on [`exp_precise`], whose results are used unrounded and so
-//! are held to a few f64 ulps instead.
+//! ([`Pointwise::lanes_f64`](super::Pointwise::lanes_f64): sigmoid, tanh, elu, silu and
+//! swish), the same formulas built on [`exp_precise`], whose results are used
+//! unrounded and so are held to a few f64 ulps instead.
 
 /// An activation's value and slope computed in f64 lanes: for f32 tensors
 /// ([`Pointwise::lanes`](super::Pointwise::lanes)), or for f64 ones
@@ -454,12 +454,13 @@ mod tests {
         }
     }
 
-    /// The f64 kernels with a vectorised path (sigmoid, tanh, elu) agree with their scalar
-    /// kernels, which call the C library, to a few f64 ulps: value, gradient `g f'(x)`
-    /// (by `Tape::vjp`) and the first-derivative node (by a gradient with
-    /// `create_graph`). Where the exact result is below `3.3e-308` the vectorised path
-    /// gives 0 (documented) and the scalar one a subnormal: there the difference is
-    /// held to that bound instead.
+    /// The f64 kernels with a vectorised path (sigmoid, tanh, elu, silu, swish) agree
+    /// with their scalar kernels, which call the C library, to a few f64 ulps: value,
+    /// gradient `g f'(x)` (by `Tape::vjp`) and the first-derivative node (by a gradient
+    /// with `create_graph`). Where the exact result is below `3.3e-308` the vectorised
+    /// sigmoid, tanh and elu give 0 (documented) and the scalar ones a subnormal: there
+    /// the difference is held to that bound instead. Where swish's slope cancels, to a
+    /// few ulps of its terms.
     #[test]
     fn f64_lanes_match_the_scalar_kernels() {
         use super::super::Pointwise;
