@@ -35,6 +35,10 @@ impl Pointwise for Swish {
         format!("swish(beta={})", self.beta)
     }
 
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(SwishF64 { beta: self.beta })
+    }
+
     fn lanes_f64(self) -> Option<impl Lanes> {
         Some(SwishF64 { beta: self.beta })
     }
@@ -64,8 +68,8 @@ impl Pointwise for Swish {
     }
 }
 
-/// The f64 path of swish, and of silu (`beta = 1`): the scalar kernel's formulas in
-/// vectorised lanes, with `z = beta x` carried as `hi + lo` as there, and the
+/// The vectorised path of swish (f32 and f64 tensors) and silu's f64 path (`beta = 1`;
+/// silu's f32 path is its own): the scalar kernel's formulas in vectorised lanes, with `z = beta x` carried as `hi + lo` as there, and the
 /// exponential as `h = e^(-|z|/2)` to a few f64 ulps, applied twice (`e^-|z| = h h`),
 /// the second time last, as the scalar kernel does in its tails. So a result in the
 /// left tail is rounded once, even where it or `e^-|z|` is subnormal (silu at
@@ -123,6 +127,10 @@ impl Lanes for SwishF64 {
             slope
         };
         (value, slope)
+    }
+
+    fn keeps_slope(self, _len: usize) -> bool {
+        true
     }
 }
 
