@@ -80,7 +80,7 @@ pub trait Lanes: Copy + Send + Sync + 'static {
     /// `f(x)` (by [`value_and_slope`](Lanes::value_and_slope)) and keep it, in f64,
     /// for the gradient, instead of the gradient evaluating `f'(x)` again. Keeping it
     /// trades compute for memory traffic (8 more bytes written and read per element):
-    /// true for the costly slopes (sigmoid, tanh, silu, gelu_tanh, softplus) at any
+    /// true for the costly slopes (sigmoid, tanh, silu, swish, gelu_tanh, softplus) at any
     /// length; for a cheap one (elu, one exponential) only up to [`CACHED_LEN`],
     /// beyond which the traffic goes to memory and costs more than the exponential it
     /// saves on two cores; never for a comparison (ReLU). The default is false.
