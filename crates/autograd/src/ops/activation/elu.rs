@@ -103,11 +103,7 @@ impl Lanes for EluF64 {
     #[inline(always)]
     fn value_and_slope_after(self, x: f64, _first: f64) -> (f64, f64) {
         let (p, s) = lanes::exp_precise_parts(x);
-        let e = if x < lanes::SMALLEST_NORMAL_EXP {
-            0.0
-        } else {
-            s + s * p
-        };
+        let e = lanes::exp_precise_flushed(x, p, s);
         elu_from(self.alpha, x, s.mul_add(p, s - 1.0), e)
     }
 }

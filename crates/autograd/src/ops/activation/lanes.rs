@@ -30,7 +30,8 @@
 //! the division; `docs/performance.md`), and so was a polynomial reciprocal with a
 //! cubic correction, the longer chain again. The pieces: [`exp_parts`], [`exp`],
 //! [`expm1`], [`exp_neg_abs`], [`exp_precise`], [`exp_precise_parts`],
-//! [`exp_neg_abs_precise`], [`log1p_unit`], [`logistic_parts`] and [`logistic_given`].
+//! [`exp_precise_flushed`], [`exp_neg_abs_precise`], [`log1p_unit`], [`logistic_parts`] and
+//! [`logistic_given`].
 //!
 //! f64 tensors have lanes of their own for some activations
 //! ([`Pointwise::lanes_f64`](super::Pointwise::lanes_f64): sigmoid, tanh, elu, silu and
@@ -342,15 +343,26 @@ pub fn exp_precise_parts(x: f64) -> (f64, f64) {
 /// below it.
 pub const SMALLEST_NORMAL_EXP: f64 = -708.396_418_532_264;
 
-/// `e^-|z|` to a few f64 ulps, for the f64 kernels; 0 where it is subnormal
-/// (`-|z| < SMALLEST_NORMAL_EXP`: below `2.3e-308`), which [`exp_precise`]'s clamp
-/// would otherwise turn into `2^-1022`.
+/// `e^x` from [`exp_precise_parts`]' `(p, s)` at `x`, as the f64 kernels use it: 0
+/// where it is subnormal (`x < SMALLEST_NORMAL_EXP`: below `2.3e-308`), which
+/// [`exp_precise`]'s clamp would otherwise turn into `2^-1022`.
+#[inline(always)]
+pub fn exp_precise_flushed(x: f64, p: f64, s: f64) -> f64 {
+    // False for NaN, which passes through.
+    if x < SMALLEST_NORMAL_EXP {
+        0.0
+    } else {
+        s + s * p
+    }
+}
+
+/// `e^-|z|` to a few f64 ulps, for the f64 kernels; 0 where it is subnormal (see
+/// [`exp_precise_flushed`]).
 #[inline(always)]
 pub fn exp_neg_abs_precise(z: f64) -> f64 {
-    let a = z.abs();
-    let e = exp_precise(-a);
-    // False for NaN, which passes through.
-    if -a < SMALLEST_NORMAL_EXP { 0.0 } else { e }
+    let x = -z.abs();
+    let (p, s) = exp_precise_parts(x);
+    exp_precise_flushed(x, p, s)
 }
 
 #[cfg(test)]
@@ -591,11 +603,14 @@ mod tests {
         near_root.extend((-200..=200).map(|i| root + i as f64 * 1e-9));
         near_root.extend((-50..=50).map(|i| root * (1.0 + i as f64 * f64::EPSILON)));
         let gs_near: Vec<f64> = Tensor::randn([near_root.len()], DType::F64, 23).to_f64_vec();
+        // |sigma(z)| + |z sigma'(z)| at z = beta x.
+        let terms_at = |beta: f64| {
+            move |x: f64| {
+                let (z, s) = (beta * x, Sigmoid.f(beta * x));
+                s.abs() + (z * Sigmoid.df(z, s)).abs()
+            }
+        };
         for beta in [1.0, 1.5, 0.7, -2.0] {
-            let terms = move |x: f64| {
-                let z = beta * x;
-                Sigmoid.f(z).abs() + (z * Sigmoid.df(z, Sigmoid.f(z))).abs()
-            };
             let xs_beta: Vec<f64> = near_root.iter().map(|x| x / beta).collect();
             check(
                 Swish { beta },
@@ -603,7 +618,7 @@ mod tests {
                 &xs_beta,
                 &gs_near,
                 &close,
-                &terms,
+                &terms_at(beta),
             );
         }
         check(
@@ -612,7 +627,7 @@ mod tests {
             &near_root,
             &gs_near,
             &close,
-            &|x: f64| Sigmoid.f(x).abs() + (x * Sigmoid.df(x, Sigmoid.f(x))).abs(),
+            &terms_at(1.0),
         );
     }
 

@@ -96,11 +96,7 @@ impl Lanes for TanhF64 {
     fn value_and_slope_after(self, x: f64, _first: f64) -> (f64, f64) {
         let a = x.abs();
         let (p, s) = lanes::exp_precise_parts(-(a + a));
-        let e = if -(a + a) < lanes::SMALLEST_NORMAL_EXP {
-            0.0
-        } else {
-            s + s * p
-        };
+        let e = lanes::exp_precise_flushed(-(a + a), p, s);
         tanh_from(x, e, -s.mul_add(p, s - 1.0))
     }
 }
