@@ -43,6 +43,31 @@ struct Rows {
     labels: Vec<usize>,
 }
 
+impl Rows {
+    /// Room for `n` rows of `d` features.
+    fn with_capacity(n: usize, d: usize) -> Rows {
+        Rows {
+            features: Vec::with_capacity(n.saturating_mul(d)),
+            labels: Vec::with_capacity(n),
+        }
+    }
+
+    /// A row at `point` plus Gaussian noise of standard deviation `noise` on each
+    /// coordinate, drawn from `rng` in coordinate order.
+    fn push_noisy<R: Rng + ?Sized>(
+        &mut self,
+        point: &[f64],
+        label: usize,
+        noise: f64,
+        rng: &mut R,
+    ) {
+        for &c in point {
+            self.features.push(c + noise * normal(rng));
+        }
+        self.labels.push(label);
+    }
+}
+
 fn rng(seed: u64) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(seed)
 }
@@ -143,14 +168,9 @@ pub fn xor(n: usize, noise: f64, seed: u64) -> Result<Dataset> {
         (1.0, -1.0, 1),
         (1.0, 1.0, 0),
     ];
-    let mut rows = Rows {
-        features: Vec::with_capacity(2 * n),
-        labels: Vec::with_capacity(n),
-    };
+    let mut rows = Rows::with_capacity(n, 2);
     for (_, &(a, b, label)) in (0..n).zip(corners.iter().cycle()) {
-        rows.features.push(a + noise * normal(&mut rng));
-        rows.features.push(b + noise * normal(&mut rng));
-        rows.labels.push(label);
+        rows.push_noisy(&[a, b], label, noise, &mut rng);
     }
     classification(WHAT, rows, 2, 2, &mut rng)
 }
@@ -170,20 +190,13 @@ pub fn two_spirals(n: usize, noise: f64, seed: u64) -> Result<Dataset> {
     check_noise(WHAT, "noise", noise)?;
     check_size(WHAT, n, 2)?;
     let mut rng = rng(seed);
-    let mut rows = Rows {
-        features: Vec::with_capacity(2 * n),
-        labels: Vec::with_capacity(n),
-    };
+    let mut rows = Rows::with_capacity(n, 2);
     for class in 0..2 {
         let m = n / 2 + usize::from(class == 0 && n % 2 == 1);
         for i in 0..m {
             let t = (i + 1) as f64 / m as f64;
             let angle = 1.75 * 2.0 * PI * t + class as f64 * PI;
-            rows.features
-                .push(t * angle.cos() + noise * normal(&mut rng));
-            rows.features
-                .push(t * angle.sin() + noise * normal(&mut rng));
-            rows.labels.push(class);
+            rows.push_noisy(&[t * angle.cos(), t * angle.sin()], class, noise, &mut rng);
         }
     }
     classification(WHAT, rows, 2, 2, &mut rng)
@@ -202,20 +215,13 @@ pub fn moons(n: usize, noise: f64, seed: u64) -> Result<Dataset> {
     check_noise(WHAT, "noise", noise)?;
     check_size(WHAT, n, 2)?;
     let mut rng = rng(seed);
-    let mut rows = Rows {
-        features: Vec::with_capacity(2 * n),
-        labels: Vec::with_capacity(n),
-    };
+    let mut rows = Rows::with_capacity(n, 2);
     let outer = n / 2;
     for a in linspace(0.0, PI, outer) {
-        rows.features.push(a.cos() + noise * normal(&mut rng));
-        rows.features.push(a.sin() + noise * normal(&mut rng));
-        rows.labels.push(0);
+        rows.push_noisy(&[a.cos(), a.sin()], 0, noise, &mut rng);
     }
     for a in linspace(0.0, PI, n - outer) {
-        rows.features.push(1.0 - a.cos() + noise * normal(&mut rng));
-        rows.features.push(0.5 - a.sin() + noise * normal(&mut rng));
-        rows.labels.push(1);
+        rows.push_noisy(&[1.0 - a.cos(), 0.5 - a.sin()], 1, noise, &mut rng);
     }
     classification(WHAT, rows, 2, 2, &mut rng)
 }
@@ -240,19 +246,17 @@ pub fn circles(n: usize, factor: f64, noise: f64, seed: u64) -> Result<Dataset> 
     }
     check_size(WHAT, n, 2)?;
     let mut rng = rng(seed);
-    let mut rows = Rows {
-        features: Vec::with_capacity(2 * n),
-        labels: Vec::with_capacity(n),
-    };
+    let mut rows = Rows::with_capacity(n, 2);
     let outer = n / 2;
     for (class, m, radius) in [(0, outer, 1.0), (1, n - outer, factor)] {
         for i in 0..m {
             let a = 2.0 * PI * i as f64 / m as f64;
-            rows.features
-                .push(radius * a.cos() + noise * normal(&mut rng));
-            rows.features
-                .push(radius * a.sin() + noise * normal(&mut rng));
-            rows.labels.push(class);
+            rows.push_noisy(
+                &[radius * a.cos(), radius * a.sin()],
+                class,
+                noise,
+                &mut rng,
+            );
         }
     }
     classification(WHAT, rows, 2, 2, &mut rng)
@@ -271,25 +275,19 @@ pub fn blobs(n: usize, classes: usize, dims: usize, std: f64, seed: u64) -> Resu
     check_at_least_one(WHAT, "classes", classes)?;
     check_at_least_one(WHAT, "dims", dims)?;
     check_noise(WHAT, "std", std)?;
-    let size = check_size(WHAT, n, dims)?;
+    check_size(WHAT, n, dims)?;
     check_size(WHAT, classes, dims)?;
     let mut rng = rng(seed);
     let box_ = Uniform::new(-10.0, 10.0)
         .map_err(|e| Error::config(WHAT, format!("internal: uniform range ({e})")))?;
     let centres: Vec<f64> = (0..classes * dims).map(|_| box_.sample(&mut rng)).collect();
-    let mut rows = Rows {
-        features: Vec::with_capacity(size),
-        labels: Vec::with_capacity(n),
-    };
+    let mut rows = Rows::with_capacity(n, dims);
     for i in 0..n {
         let class = i % classes;
         let centre = centres
             .get(class * dims..(class + 1) * dims)
             .unwrap_or_default();
-        for c in centre {
-            rows.features.push(c + std * normal(&mut rng));
-        }
-        rows.labels.push(class);
+        rows.push_noisy(centre, class, std, &mut rng);
     }
     classification(WHAT, rows, dims, classes, &mut rng)
 }
