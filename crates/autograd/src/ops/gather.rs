@@ -49,7 +49,9 @@ use crate::{BackwardCtx, Element, Error, InputGrads, Op, Result, Shape, Tensor, 
 pub struct IndexMap {
     in_shape: Shape,
     out_shape: Shape,
-    index: Arc<[u32]>,
+    // A Vec behind the Arc, not an `Arc<[u32]>`: a Vec moves in without copying its
+    // indices (megabytes for im2col).
+    index: Arc<Vec<u32>>,
     label: &'static str,
 }
 
@@ -60,6 +62,60 @@ impl std::fmt::Debug for IndexMap {
             "IndexMap({}: {} -> {})",
             self.label, self.in_shape, self.out_shape
         )
+    }
+}
+
+/// Where [`IndexMap::build`]'s caller writes a map's sources, in output order.
+pub(crate) struct MapWriter {
+    index: Vec<u32>,
+    /// The input's element count: every index must be below it.
+    len: usize,
+    /// The first index that was not, for the error.
+    first_bad: Option<usize>,
+}
+
+impl MapWriter {
+    /// The next output element reads input element `j`, or is zero (`None`).
+    #[inline(always)]
+    pub(crate) fn push(&mut self, source: Option<usize>) {
+        let index = match source {
+            // Fits: j < len <= MAX_INPUT_ELEMENTS < u32::MAX.
+            Some(j) if j < self.len => j as u32,
+            Some(j) => {
+                self.first_bad.get_or_insert(j);
+                IndexMap::ZERO
+            }
+            None => IndexMap::ZERO,
+        };
+        self.index.push(index);
+    }
+
+    /// The next `count` output elements read `first`, `first + step`, ... (`None`:
+    /// are zero). Checked once, at the last index.
+    #[inline]
+    pub(crate) fn push_run(&mut self, first: Option<usize>, step: usize, count: usize) {
+        let Some(last_offset) = count.checked_sub(1) else {
+            return;
+        };
+        let last = first.and_then(|f| step.checked_mul(last_offset)?.checked_add(f));
+        match (first, last) {
+            (Some(f), Some(last)) if last < self.len => self
+                .index
+                // Fits: every index is at most `last < len < u32::MAX`.
+                .extend((0..count).map(|k| (f + k * step) as u32)),
+            (Some(f), _) => {
+                self.first_bad.get_or_insert(last.unwrap_or(f));
+                self.push_zeros(count);
+            }
+            (None, _) => self.push_zeros(count),
+        }
+    }
+
+    /// The next `count` output elements are zero.
+    #[inline]
+    pub(crate) fn push_zeros(&mut self, count: usize) {
+        self.index
+            .extend(std::iter::repeat_n(IndexMap::ZERO, count));
     }
 }
 
@@ -102,7 +158,7 @@ impl IndexMap {
         Ok(IndexMap {
             in_shape,
             out_shape,
-            index: index.into(),
+            index: Arc::new(index),
             label: "custom",
         })
     }
@@ -137,33 +193,45 @@ impl IndexMap {
         out_shape: Shape,
         sources: impl Iterator<Item = Option<usize>>,
     ) -> Result<IndexMap> {
+        IndexMap::build(op, label, in_shape, out_shape, |w| {
+            for s in sources {
+                w.push(s);
+            }
+        })
+    }
+
+    /// Builds a map from the sources that `write` pushes, in output order, checking
+    /// each; errors name `op`. For the maps with millions of entries (`im2col`,
+    /// pooling), which plain nested loops write several times faster than a chain of
+    /// `flat_map` iterators (`collect`) does.
+    pub(crate) fn build(
+        op: &'static str,
+        label: &'static str,
+        in_shape: Shape,
+        out_shape: Shape,
+        write: impl FnOnce(&mut MapWriter),
+    ) -> Result<IndexMap> {
         let n = check_input_size(op, &in_shape)?;
-        let mut index = Vec::with_capacity(out_shape.numel());
-        for s in sources {
-            index.push(match s {
-                None => Self::ZERO,
-                // Fits: j < n <= MAX_INPUT_ELEMENTS < u32::MAX.
-                Some(j) if j < n => j as u32,
-                Some(j) => {
-                    return Err(Error::Index {
-                        op,
-                        index: j,
-                        len: n,
-                    });
-                }
-            });
+        let mut w = MapWriter {
+            index: Vec::with_capacity(out_shape.numel()),
+            len: n,
+            first_bad: None,
+        };
+        write(&mut w);
+        if let Some(index) = w.first_bad {
+            return Err(Error::Index { op, index, len: n });
         }
-        if index.len() != out_shape.numel() {
+        if w.index.len() != out_shape.numel() {
             return Err(Error::DataLength {
                 op,
                 shape: out_shape,
-                len: index.len(),
+                len: w.index.len(),
             });
         }
         Ok(IndexMap {
             in_shape,
             out_shape,
-            index: index.into(),
+            index: Arc::new(w.index),
             label,
         })
     }

@@ -149,13 +149,39 @@ impl Window2d {
         i: usize,
         j: usize,
     ) -> Option<usize> {
+        Some(self.row(nc, oy, i)? + self.column(ox, j)?)
+    }
+
+    /// The flat index of the start of the input row that kernel row `i` of the windows
+    /// in output row `oy` of image `nc` reads, or `None` in the padding.
+    #[inline]
+    pub(crate) fn row(&self, nc: usize, oy: usize, i: usize) -> Option<usize> {
         let y = (oy * self.stride[0] + i)
             .checked_sub(self.padding[0])
             .filter(|&y| y < self.h)?;
-        let x = (ox * self.stride[1] + j)
+        Some((nc * self.h + y) * self.w)
+    }
+
+    /// The column that kernel column `j` of the window at output column `ox` reads, or
+    /// `None` in the padding.
+    #[inline]
+    pub(crate) fn column(&self, ox: usize, j: usize) -> Option<usize> {
+        (ox * self.stride[1] + j)
             .checked_sub(self.padding[1])
-            .filter(|&x| x < self.w)?;
-        Some((nc * self.h + y) * self.w + x)
+            .filter(|&x| x < self.w)
+    }
+
+    /// The output columns `ox` whose kernel column `j` reads a real element (not the
+    /// padding): one run, since the columns read grow with `ox`.
+    fn columns(&self, j: usize) -> std::ops::Range<usize> {
+        let [sw, pw] = [self.stride[1], self.padding[1]];
+        // x = ox sw + j - pw must lie in [0, W).
+        let end = (self.w + pw)
+            .checked_sub(j + 1)
+            .map_or(0, |last| last / sw + 1)
+            .min(self.out[1]);
+        let start = pw.saturating_sub(j).div_ceil(sw).min(end);
+        start..end
     }
 
     /// The map of `im2col`: `[N, C, H, W]` to `[N, C*kh*kw, Ho*Wo]`.
@@ -164,16 +190,81 @@ impl Window2d {
         let [oh, ow] = self.out;
         let out_shape = Shape::new(&[self.n, self.c * kh * kw, oh * ow]);
         // Output order: n, c, i, j (the row), then oy, ox (the column).
-        let sources = (0..self.n * self.c).flat_map(move |nc| {
-            (0..kh).flat_map(move |i| {
-                (0..kw).flat_map(move |j| {
-                    (0..oh).flat_map(move |oy| (0..ow).map(move |ox| self.source(nc, oy, ox, i, j)))
-                })
-            })
-        });
-        IndexMap::collect(op, "im2col", shape.clone(), out_shape, sources)
+        IndexMap::build(op, "im2col", shape.clone(), out_shape, |w| {
+            for nc in 0..self.n * self.c {
+                for i in 0..kh {
+                    for j in 0..kw {
+                        for oy in 0..oh {
+                            // A row of the output: zeros, then input elements `sw` apart,
+                            // then zeros.
+                            match self.row(nc, oy, i) {
+                                None => w.push_zeros(ow),
+                                Some(start) => {
+                                    let real = self.columns(j);
+                                    w.push_zeros(real.start);
+                                    let first = (real.start * self.stride[1] + j)
+                                        .checked_sub(self.padding[1])
+                                        .map(|x| start + x);
+                                    w.push_run(first, self.stride[1], real.len());
+                                    w.push_zeros(ow - real.end);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        })
     }
 }
+
+/// What an `im2col` map depends on: the input's dimensions, kernel, stride, padding.
+type MapKey = ([usize; 4], [usize; 2], [usize; 2], [usize; 2]);
+
+/// The `im2col` maps built most recently, least recently used first. A training loop
+/// convolves batches of one shape step after step, and building the map (an index per
+/// output element) took as long as the gather it serves: 1.0 ms of a 1.9 ms `im2col`
+/// of a `[64, 16, 16, 16]` batch with a 3 x 3 kernel.
+struct MapCache {
+    entries: Vec<(MapKey, IndexMap)>,
+    /// Indices held, over all entries.
+    held: usize,
+    /// The most indices held at once; a larger map is built each time, not kept.
+    capacity: usize,
+}
+
+impl MapCache {
+    const fn new(capacity: usize) -> MapCache {
+        MapCache {
+            entries: Vec::new(),
+            held: 0,
+            capacity,
+        }
+    }
+
+    fn get(&mut self, key: &MapKey) -> Option<IndexMap> {
+        let at = self.entries.iter().position(|(k, _)| k == key)?;
+        let entry = self.entries.remove(at);
+        let map = entry.1.clone();
+        self.entries.push(entry);
+        Some(map)
+    }
+
+    fn insert(&mut self, key: MapKey, map: IndexMap) {
+        let len = map.indices().len();
+        if len > self.capacity {
+            return;
+        }
+        self.held += len;
+        self.entries.push((key, map));
+        while self.held > self.capacity {
+            let (_, old) = self.entries.remove(0);
+            self.held -= old.indices().len();
+        }
+    }
+}
+
+/// At most 2^24 indices (64 MiB) are kept.
+static MAP_CACHE: std::sync::Mutex<MapCache> = std::sync::Mutex::new(MapCache::new(1 << 24));
 
 fn im2col_map(
     shape: &Shape,
@@ -181,7 +272,19 @@ fn im2col_map(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> Result<IndexMap> {
-    Window2d::new("im2col", shape, kernel, stride, padding, false)?.im2col_map("im2col", shape)
+    let win = Window2d::new("im2col", shape, kernel, stride, padding, false)?;
+    let key = ([win.n, win.c, win.h, win.w], kernel, stride, padding);
+    let cache = || {
+        MAP_CACHE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(map) = cache().get(&key) {
+        return Ok(map);
+    }
+    let map = win.im2col_map("im2col", shape)?;
+    cache().insert(key, map.clone());
+    Ok(map)
 }
 
 impl Tensor {
@@ -291,6 +394,66 @@ mod tests {
             assert_eq!(got.dims(), dims.as_slice(), "case {i}");
             assert_eq!(got.to_f64_vec(), want, "case {i}");
         }
+    }
+
+    #[test]
+    fn im2col_matches_the_reference_on_every_small_geometry() {
+        let mut seed = 100;
+        for (h, w) in [(1, 1), (4, 5), (5, 4)] {
+            for kernel in [[1, 1], [2, 3], [3, 2], [3, 3]] {
+                for stride in [[1, 1], [2, 1], [1, 3], [2, 2]] {
+                    for padding in [[0, 0], [1, 0], [0, 1], [2, 2]] {
+                        if h + 2 * padding[0] < kernel[0] || w + 2 * padding[1] < kernel[1] {
+                            continue;
+                        }
+                        seed += 1;
+                        let x = randn(&[2, 2, h, w], seed);
+                        let got = x.im2col(kernel, stride, padding).unwrap();
+                        let (dims, want) = reference(&x, kernel, stride, padding);
+                        let case = format!("{h}x{w} {kernel:?} {stride:?} {padding:?}");
+                        assert_eq!(got.dims(), dims.as_slice(), "{case}");
+                        assert_eq!(got.to_f64_vec(), want, "{case}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_map_cache_serves_repeats_and_keeps_within_its_capacity() {
+        use super::{MapCache, Window2d};
+        let map = |dims: [usize; 4]| {
+            let shape = crate::Shape::new(&dims);
+            Window2d::new("im2col", &shape, [2, 2], [1, 1], [0, 0], false)
+                .unwrap()
+                .im2col_map("im2col", &shape)
+                .unwrap()
+        };
+        let key = |dims: [usize; 4]| (dims, [2, 2], [1, 1], [0, 0]);
+        // [1, 1, 3, 3] with a 2 x 2 kernel: 16 indices; [1, 1, 4, 4]: 36.
+        let mut cache = MapCache::new(60);
+        cache.insert(key([1, 1, 3, 3]), map([1, 1, 3, 3]));
+        let hit = cache.get(&key([1, 1, 3, 3])).unwrap();
+        assert_eq!(hit, map([1, 1, 3, 3]));
+        assert!(cache.get(&key([1, 1, 4, 4])).is_none());
+        cache.insert(key([1, 1, 4, 4]), map([1, 1, 4, 4]));
+        assert_eq!(cache.held, 52);
+        // A third map overflows the capacity: the least recently used one goes.
+        cache.get(&key([1, 1, 3, 3])).unwrap();
+        cache.insert(key([2, 1, 3, 3]), map([2, 1, 3, 3]));
+        assert!(cache.get(&key([1, 1, 4, 4])).is_none());
+        assert!(cache.get(&key([1, 1, 3, 3])).is_some());
+        assert!(cache.get(&key([2, 1, 3, 3])).is_some());
+        assert_eq!(cache.held, 48);
+        // A map larger than the whole capacity is not kept.
+        cache.insert(key([1, 2, 5, 5]), map([1, 2, 5, 5]));
+        assert!(cache.get(&key([1, 2, 5, 5])).is_none());
+        assert_eq!(cache.held, 48);
+        // Through `im2col`, a repeat shares the first call's indices.
+        let x = randn(&[1, 2, 5, 5], 1);
+        let first = super::im2col_map(x.shape(), [2, 2], [1, 1], [0, 0]).unwrap();
+        let again = super::im2col_map(x.shape(), [2, 2], [1, 1], [0, 0]).unwrap();
+        assert_eq!(first.indices().as_ptr(), again.indices().as_ptr());
     }
 
     #[test]
