@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! cargo bench -p gradflow-nn --bench workloads -- all           # or: mlp deep act tiny matmul study
+//! cargo bench -p gradflow-nn --bench workloads -- conv          # not in `all`: no peer runs it
 //! BENCH_THREADS=1 taskset -c 1 target/release/deps/workloads-* tiny
 //! ```
 //!
@@ -318,6 +319,43 @@ fn matmul_workload() {
     );
 }
 
+/// Not in the peer benchmark (run it by name; `benches/conv_torch.py` times the same
+/// work in PyTorch): a convolutional block's forward and backward, `max_pool2d(relu(
+/// conv2d(x, w, b)))` summed, for `x` of `[64, 16, 16, 16]`, 32 filters of 3 x 3,
+/// padding 1, a 2 x 2 pool; the gradients w.r.t. `x`, `w` and `b`.
+fn conv_workload() {
+    let x = Tensor::randn([64, 16, 16, 16], DType::F32, 1);
+    let w = Tensor::randn([32, 16, 3, 3], DType::F32, 2).mul_scalar(0.1);
+    let b = Tensor::randn([32], DType::F32, 3);
+    let secs = bench(
+        || {
+            let tape = Tape::new();
+            let (xv, wv, bv) = (
+                tape.var(x.clone()),
+                tape.var(w.clone()),
+                tape.var(b.clone()),
+            );
+            let y = xv.conv2d(&wv, Some(&bv), [1, 1], [1, 1]).unwrap();
+            let loss = y
+                .relu()
+                .unwrap()
+                .max_pool2d([2, 2], [2, 2], [0, 0])
+                .unwrap()
+                .sum_all()
+                .unwrap();
+            black_box(tape.grad(&loss, &[&xv, &wv, &bv], false).unwrap());
+        },
+        0.25,
+    );
+    emit(
+        "conv",
+        "conv3x3_relu_maxpool_fwd_bwd",
+        "ms_per_call",
+        secs.iter().map(|s| s * 1e3).collect(),
+        json!({"x": [64, 16, 16, 16], "w": [32, 16, 3, 3], "padding": 1, "pool": 2}),
+    );
+}
+
 /// The default study's training step (two spirals, 20 hidden layers of 64 units, batch
 /// 128, f64, Adam at 1e-3), without a probe and with a probe recording every step.
 fn study_workload() {
@@ -404,9 +442,10 @@ fn main() {
             "tiny" => tiny_workload(),
             "matmul" => matmul_workload(),
             "study" => study_workload(),
-            other => {
-                eprintln!("unknown workload {other}; expected mlp deep act tiny matmul study all")
-            }
+            "conv" => conv_workload(),
+            other => eprintln!(
+                "unknown workload {other}; expected mlp deep act tiny matmul study conv all"
+            ),
         }
     }
 }
