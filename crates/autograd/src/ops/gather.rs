@@ -367,10 +367,11 @@ impl Op for ScatterAdd {
 // sentinel is always out of range: `get` returns None for it and the kernels need no
 // separate test (and cannot panic whatever the map holds).
 fn gather_slice<T: Element>(x: &[T], index: &[u32]) -> Vec<T> {
-    index
-        .iter()
-        .map(|&j| x.get(j as usize).copied().unwrap_or_else(T::zero))
-        .collect()
+    crate::tensor::simd::fill(index.len(), |start, chunk| {
+        for (dst, &j) in chunk.iter_mut().zip(&index[start..]) {
+            dst.write(x.get(j as usize).copied().unwrap_or_else(T::zero));
+        }
+    })
 }
 
 fn scatter_slice<T: Element>(g: &[T], index: &[u32], n: usize) -> Vec<T> {

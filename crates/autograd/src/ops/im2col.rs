@@ -386,6 +386,8 @@ mod tests {
             (&[1, 1, 1, 1], [1, 1], [1, 1], [0, 0]),
             (&[0, 2, 3, 3], [2, 2], [1, 1], [0, 0]),
             (&[1, 1, 0, 2], [2, 1], [1, 1], [1, 0]),
+            // Large enough that the gather is split over threads.
+            (&[1, 8, 32, 32], [3, 3], [1, 1], [1, 1]),
         ];
         for (i, &(shape, k, s, p)) in cases.iter().enumerate() {
             let x = randn(shape, 60 + i as u64);

@@ -209,13 +209,17 @@ fn fill_here<T: Element>(n: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) ->
 }
 
 /// A vector of `n` elements, each written by `write(start, chunk)`, which must write
-/// every element of the chunk it is given (`chunk` starts at element `start`).
+/// every element of the chunk it is given (`chunk` starts at element `start`); on the
+/// crew's threads from [`PARALLEL_MIN`] elements.
 #[expect(
     unsafe_code,
     reason = "the output is written once without being zeroed first; set_len after every element is written"
 )]
-fn fill(n: usize, write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
-    let mut out: Vec<f32> = super::pool::take(n);
+pub(crate) fn fill<T: Element>(
+    n: usize,
+    write: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
+    let mut out: Vec<T> = super::pool::take(n);
     let dst = &mut out.spare_capacity_mut()[..n];
     if n >= PARALLEL_MIN {
         super::crew::for_each(dst.chunks_mut(CHUNK).enumerate(), |(i, chunk)| {
@@ -226,8 +230,9 @@ fn fill(n: usize, write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<
     }
     // SAFETY: the capacity is at least `n`, and `write` has initialised every element
     // of `dst = spare[..n]`: the chunks partition it (or `dst` is passed whole), and
-    // `map_chunk`/`zip_chunk` write each element of the chunk they are given exactly
-    // once (their loops run over the whole chunk; the input slices have its length).
+    // every caller's `write` (`map_chunk`, `zip_chunk`, the index-map gather) writes
+    // each element of the chunk it is given exactly once (their loops run over the
+    // whole chunk; the input slices are at least as long).
     unsafe { out.set_len(n) };
     out
 }
