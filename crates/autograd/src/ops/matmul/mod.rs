@@ -332,10 +332,38 @@ fn run_plan<T: Element>(p: &Plan, a: &[T], b: &[T]) -> Result<Vec<T>> {
         ));
     }
     let mut out: Vec<T> = crate::tensor::pool::take(numel);
-    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD;
+    let per_product = m.saturating_mul(n).saturating_mul(k);
+    let parallel = per_product >= PARALLEL_THRESHOLD;
     let threads = rayon::current_num_threads();
     let chunks = out.spare_capacity_mut()[..numel].chunks_exact_mut(m * n);
-    for ((dst, &oa), &ob) in chunks.zip(&p.lhs_offsets).zip(&p.rhs_offsets) {
+    let products = chunks.zip(&p.lhs_offsets).zip(&p.rhs_offsets);
+    if threads >= 2
+        && p.batch >= threads
+        && per_product.saturating_mul(p.batch) >= PARALLEL_THRESHOLD
+    {
+        // A batch of at least one product per thread: whole products, single-threaded,
+        // dealt out to the crew in runs (one job), instead of a job per product split
+        // in row bands. A convolution's 64 products of 32 x 256 x 144 for its filter
+        // gradient took 1.0 ms the other way.
+        let failure: Mutex<Option<Error>> = Mutex::new(None);
+        crew::for_each(products, |((dst, &oa), &ob)| {
+            let lhs = a.get(oa..).unwrap_or_default();
+            let rhs = b.get(ob..).unwrap_or_default();
+            let result = gemm_into_uninit(m, n, k, dst, lhs, p.lhs, rhs, p.rhs, Parallelism::None);
+            if let Err(e) = result {
+                *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+            }
+        });
+        if let Some(e) = failure.into_inner().unwrap_or_else(PoisonError::into_inner) {
+            return Err(e);
+        }
+        // SAFETY: as below: the chunks of m x n partition `spare[..numel]`, and each was
+        // given to `crew::for_each` exactly once and written whole by
+        // `gemm_into_uninit`, which returned Ok (an error returned early above).
+        unsafe { out.set_len(numel) };
+        return Ok(out);
+    }
+    for ((dst, &oa), &ob) in products {
         let lhs = a.get(oa..).unwrap_or_default();
         let rhs = b.get(ob..).unwrap_or_default();
         if !parallel || threads < 2 || m < 2 * threads {

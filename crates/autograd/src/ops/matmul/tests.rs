@@ -204,6 +204,41 @@ fn large_matmul_takes_the_parallel_path_and_stays_exact() {
 }
 
 #[test]
+fn a_batch_split_over_threads_gives_each_product_as_computed_alone() {
+    // A shared lhs times a batch of rhs (a convolution's shape), and a batch of both:
+    // more products than threads and, in all, work above the threshold, so the
+    // products are dealt out whole to the crew. Each must be exactly the product
+    // computed on its own, and close to the naive one, in every transpose case.
+    let (batch, m, k, n) = (9usize, 8usize, 40usize, 400usize);
+    const { assert!(9 * 8 * 40 * 400 >= PARALLEL_THRESHOLD) };
+    for (ta, tb) in FLAGS {
+        let lhs = if ta { [k, m] } else { [m, k] };
+        let rhs = if tb { [n, k] } else { [k, n] };
+        for shared_lhs in [true, false] {
+            let a = if shared_lhs {
+                randn(&lhs, 9)
+            } else {
+                randn(&[batch, lhs[0], lhs[1]], 9)
+            };
+            let b = randn(&[batch, rhs[0], rhs[1]], 10);
+            let got = a.matmul_transposed(&b, ta, tb).unwrap();
+            assert_close(&got.to_f64_vec(), &naive(&a, &b, ta, tb), 1e-12, 1e-12);
+            for i in 0..batch {
+                let ai = if shared_lhs {
+                    a.clone()
+                } else {
+                    a.narrow(0, i, 1).unwrap().reshape(lhs).unwrap()
+                };
+                let bi = b.narrow(0, i, 1).unwrap().reshape(rhs).unwrap();
+                let alone = ai.matmul_transposed(&bi, ta, tb).unwrap();
+                let part = got.narrow(0, i, 1).unwrap().reshape([m, n]).unwrap();
+                assert_eq!(part.to_f64_vec(), alone.to_f64_vec(), "product {i}");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_parallel_product_with_an_odd_number_of_rows_splits_into_uneven_bands() {
     // m = 123 rows over the pool's threads: bands of unequal height, every transpose case.
     let (m, k, n) = (123usize, 97usize, 89usize);
