@@ -375,7 +375,7 @@ fn gather_slice<T: Element>(x: &[T], index: &[u32]) -> Vec<T> {
 }
 
 fn scatter_slice<T: Element>(g: &[T], index: &[u32], n: usize) -> Vec<T> {
-    let mut out = vec![T::zero(); n];
+    let mut out = crate::tensor::pool::zeros(n);
     for (&j, &x) in index.iter().zip(g) {
         if let Some(slot) = out.get_mut(j as usize) {
             *slot += x;
