@@ -175,35 +175,15 @@ impl IndexMap {
     ) -> Result<IndexMap> {
         let out_shape = out_shape.into();
         let n = out_shape.numel();
-        IndexMap::collect(
-            "index_map",
-            "custom",
-            in_shape.into(),
-            out_shape,
-            (0..n).map(f),
-        )
-    }
-
-    /// Builds a map from one optional source per output element, checking each; errors
-    /// name `op`. The engine's indexing ops use it with indices they computed.
-    pub(crate) fn collect(
-        op: &'static str,
-        label: &'static str,
-        in_shape: Shape,
-        out_shape: Shape,
-        sources: impl Iterator<Item = Option<usize>>,
-    ) -> Result<IndexMap> {
-        IndexMap::build(op, label, in_shape, out_shape, |w| {
-            for s in sources {
-                w.push(s);
-            }
+        IndexMap::build("index_map", "custom", in_shape.into(), out_shape, |w| {
+            (0..n).map(f).for_each(|s| w.push(s));
         })
     }
 
     /// Builds a map from the sources that `write` pushes, in output order, checking
-    /// each; errors name `op`. For the maps with millions of entries (`im2col`,
-    /// pooling), which plain nested loops write several times faster than a chain of
-    /// `flat_map` iterators (`collect`) does.
+    /// each; errors name `op`. The engine's indexing ops write theirs with plain nested
+    /// loops: `im2col`'s map, millions of indices, took several times longer to build
+    /// from a chain of `flat_map` iterators.
     pub(crate) fn build(
         op: &'static str,
         label: &'static str,
@@ -263,12 +243,13 @@ impl IndexMap {
         let inner: usize = dims[axis + 1..].iter().product();
         let mut out_dims = dims.to_vec();
         out_dims[axis] = positions.len();
-        let sources = (0..outer).flat_map(move |o| {
-            positions
-                .iter()
-                .flat_map(move |&p| (0..inner).map(move |i| Some((o * len + p) * inner + i)))
-        });
-        IndexMap::collect(op, label, in_shape.clone(), Shape::from(out_dims), sources)
+        IndexMap::build(op, label, in_shape.clone(), Shape::from(out_dims), |w| {
+            for o in 0..outer {
+                for &p in positions {
+                    w.push_run(Some((o * len + p) * inner), 1, inner);
+                }
+            }
+        })
     }
 
     /// The same map with another label (shown in graph exports: `gather(label: ...)`).
