@@ -243,10 +243,19 @@ impl IndexMap {
         let inner: usize = dims[axis + 1..].iter().product();
         let mut out_dims = dims.to_vec();
         out_dims[axis] = positions.len();
+        // Consecutive positions (all of them for narrow and unit-step slices) read one
+        // contiguous run of the input.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &p in positions {
+            match runs.last_mut() {
+                Some((first, count)) if *first + *count == p => *count += 1,
+                _ => runs.push((p, 1)),
+            }
+        }
         IndexMap::build(op, label, in_shape.clone(), Shape::from(out_dims), |w| {
             for o in 0..outer {
-                for &p in positions {
-                    w.push_run(Some((o * len + p) * inner), 1, inner);
+                for &(first, count) in &runs {
+                    w.push_run(Some((o * len + first) * inner), 1, count * inner);
                 }
             }
         })

@@ -78,6 +78,13 @@ mod tests {
             ]
         );
         assert_eq!(x.index_select(0, &[]).unwrap().dims(), &[0, 3, 4]);
+        // Runs of consecutive positions, broken by a step back and a repeat.
+        let picks = [1, 2, 3, 0, 1, 1];
+        let c = x.index_select(2, &picks).unwrap();
+        let want: Vec<f64> = (0..6)
+            .flat_map(|row| picks.iter().map(move |&p| (row * 4 + p) as f64))
+            .collect();
+        assert_eq!(c.to_f64_vec(), want);
     }
 
     #[test]
