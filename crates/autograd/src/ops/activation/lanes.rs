@@ -81,7 +81,7 @@ pub trait Lanes: Copy + Send + Sync + 'static {
     /// `f(x)` (by [`value_and_slope`](Lanes::value_and_slope)) and keep it, in f64,
     /// for the gradient, instead of the gradient evaluating `f'(x)` again. Keeping it
     /// trades compute for memory traffic (8 more bytes written and read per element):
-    /// true for the costly slopes (sigmoid, tanh, silu, swish, gelu_tanh, softplus) at any
+    /// true for the costly slopes (sigmoid, tanh, silu, swish, gelu, gelu_tanh, softplus) at any
     /// length; for a cheap one (elu, one exponential) only up to [`CACHED_LEN`],
     /// beyond which the traffic goes to memory and costs more than the exponential it
     /// saves on two cores; never for a comparison (ReLU). The default is false.
@@ -403,8 +403,12 @@ mod tests {
             0.07,
             0.5,
             1.0,
+            0.7518,
+            1.1314,
             1.2785,
             2.3994,
+            14.5,
+            38.6,
             20.0,
             50.0,
             90.0,
@@ -430,6 +434,7 @@ mod tests {
             Activation::Silu,
             Activation::Swish { beta: 1.5 },
             Activation::Swish { beta: -0.7 },
+            Activation::Gelu,
             Activation::GeluTanh,
             Activation::Softplus { beta: 1.0 },
             Activation::Softplus { beta: 2.0 },
@@ -643,6 +648,7 @@ mod tests {
             Activation::Relu,
             Activation::Silu,
             Activation::Swish { beta: 1.5 },
+            Activation::Gelu,
             Activation::GeluTanh,
             Activation::Softplus { beta: 1.5 },
             Activation::Elu { alpha: 1.0 },
