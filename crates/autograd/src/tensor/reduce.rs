@@ -86,8 +86,8 @@ fn reduce_run<T: Element>(v: &[T], outer: usize, n: usize, inner: usize, kind: R
         if inner == 1 {
             out.push(match kind {
                 Reduce::Sum => sum_contiguous(block),
-                Reduce::Max => block.iter().copied().fold(T::neg_infinity(), max_nan),
-                Reduce::Min => block.iter().copied().fold(T::infinity(), min_nan),
+                Reduce::Max => extreme_contiguous(block, max_nan),
+                Reduce::Min => extreme_contiguous(block, min_nan),
             });
         } else {
             match kind {
@@ -119,6 +119,36 @@ fn min_nan<T: Element>(acc: T, x: T) -> T {
         x
     } else {
         acc
+    }
+}
+
+/// The maximum (`pick = max_nan`) or minimum (`min_nan`) of a contiguous slice, as
+/// the fold `v.iter().fold(start, pick)` gives it, bit for bit: in eight independent
+/// lanes (vectorised; the fold is one chain of dependent comparisons), then the lanes
+/// in order. Equal values are equal bits except `0` and `-0`, whose order matters to
+/// the fold (the first one met is kept), so a zero result is taken from the fold. A
+/// NaN anywhere gives NaN, as in the fold.
+fn extreme_contiguous<T: Element>(v: &[T], pick: fn(T, T) -> T) -> T {
+    let start = if pick(T::zero(), T::one()) == T::one() {
+        T::neg_infinity()
+    } else {
+        T::infinity()
+    };
+    let mut lanes = [start; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = pick(*l, x);
+        }
+    }
+    let result = rest
+        .iter()
+        .fold(lanes.into_iter().fold(start, pick), |a, &x| pick(a, x));
+    if result == T::zero() {
+        v.iter().copied().fold(start, pick)
+    } else {
+        result
     }
 }
 
@@ -180,6 +210,62 @@ fn fold_rows<T: Element>(block: &[T], n: usize, inner: usize, init: T, f: fn(T, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lane-wise maximum and minimum give the fold's bits: on lengths around the
+    /// lane count, with signed zeros (whose order decides the fold's result), equal
+    /// maxima, infinities and NaN.
+    #[test]
+    fn extremes_in_lanes_are_the_fold_bit_for_bit() {
+        let specials = [
+            0.0f64,
+            -0.0,
+            1.5,
+            -1.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            3.0,
+        ];
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as usize
+        };
+        for len in [1usize, 7, 8, 9, 16, 17, 40, 1000] {
+            for trial in 0..200 {
+                let mut v: Vec<f64> = (0..len).map(|_| specials[next() % 7]).collect();
+                if trial % 10 == 0 {
+                    let at = next() % len;
+                    v[at] = f64::NAN;
+                }
+                if trial % 3 == 0 {
+                    // Only zeros and negatives: the result is a zero of either sign.
+                    for x in &mut v {
+                        if *x > 0.0 {
+                            *x = -0.0;
+                        }
+                    }
+                }
+                for (pick, start) in [
+                    (max_nan as fn(f64, f64) -> f64, f64::NEG_INFINITY),
+                    (min_nan, f64::INFINITY),
+                ] {
+                    let want = v.iter().copied().fold(start, pick);
+                    let got = extreme_contiguous(&v, pick);
+                    assert_eq!(got.to_bits(), want.to_bits(), "{v:?}");
+                    let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+                    let pick32 = if start < 0.0 {
+                        max_nan::<f32>
+                    } else {
+                        min_nan::<f32>
+                    };
+                    let want32 = v32.iter().copied().fold(start as f32, pick32);
+                    assert_eq!(extreme_contiguous(&v32, pick32).to_bits(), want32.to_bits());
+                }
+            }
+        }
+    }
     use crate::DType;
 
     #[test]
