@@ -12,9 +12,10 @@
 
 use smallvec::smallvec;
 
-use super::top_mask;
+use super::{top_index_of_row, top_mask};
+use crate::tensor::Storage;
 use crate::tensor::kernel::{self, UnaryFn};
-use crate::tensor::reduce::{Reduce, reduce};
+use crate::tensor::reduce::{Reduce, reduce, sum_contiguous};
 use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tensor, Var};
 
 /// The `log_softmax` op along a resolved axis.
@@ -43,6 +44,11 @@ impl Op for LogSoftmax {
         // sum_{j != k} p_j (differentiable, so second derivatives keep the accuracy:
         // without it, 36 ulps of f32 lost in a Hessian-vector product).
         let y = ctx.output();
+        if !ctx.create_graph()
+            && let Some(dx) = fused_grad(y.value(), grad.value(), self.axis)
+        {
+            return Ok(smallvec![Some(ctx.fused(dx))]);
+        }
         let axis = [self.axis as isize];
         let p = y.exp()?;
         let top = Var::untracked(top_mask(y.value(), self.axis)?);
@@ -55,6 +61,60 @@ impl Op for LogSoftmax {
         let dx = plain.mul(&rest)?.add(&at_top.mul(&top)?)?;
         Ok(smallvec![Some(dx)])
     }
+}
+
+/// The rule's gradient in one pass per row, when the axis is a row (nothing after it
+/// but dimensions of 1) and the dtypes match: the composition's operations in its
+/// order (its exponential included: the vectorised one for f32, libm's for f64), so the
+/// same bits, without its fifteen tensors. `None` otherwise.
+fn fused_grad(y: &Tensor, g: &Tensor, axis: usize) -> Option<Tensor> {
+    let n = *y.dims().get(axis)?;
+    if y.dims()[axis + 1..].iter().any(|&d| d != 1) || g.shape() != y.shape() || n == 0 {
+        return None;
+    }
+    let shape = y.shape().clone();
+    Some(match (y.storage_ref(), g.storage_ref()) {
+        (Storage::F32(y), Storage::F32(g)) => {
+            let p = Tensor::from_slice(y, [y.len()]).ok()?.exp();
+            Tensor::from_kernel(grad_rows(y, g, p.as_slice::<f32>().ok()?, n), shape)
+        }
+        (Storage::F64(y), Storage::F64(g)) => {
+            let p = Tensor::from_slice(y, [y.len()]).ok()?.exp();
+            Tensor::from_kernel(grad_rows(y, g, p.as_slice::<f64>().ok()?, n), shape)
+        }
+        _ => return None,
+    })
+}
+
+/// `dx = g - p sum(g)` per row of `n`, with `p = e^y` given, and at the row's top
+/// entry `g_top (1 - p_top) - p_top sum_{others} g` (see [`LogSoftmax`]'s rule).
+fn grad_rows<T: Element>(y: &[T], g: &[T], p: &[T], n: usize) -> Vec<T> {
+    let mut dx = vec![T::zero(); y.len()];
+    let (mut a, mut b, mut c) = (vec![T::zero(); n], vec![T::zero(); n], vec![T::zero(); n]);
+    let rows = y
+        .chunks_exact(n)
+        .zip(g.chunks_exact(n))
+        .zip(p.chunks_exact(n));
+    for (((y, g), p), dx) in rows.zip(dx.chunks_exact_mut(n)) {
+        let top = top_index_of_row(y);
+        // top_j is 1 or 0, rest_j = -top_j + 1, as the composition's tensors hold them.
+        let top_of = |j: usize| if j == top { T::one() } else { T::zero() };
+        let rest_of = |j: usize| -top_of(j) + T::one();
+        for (j, ((a, b), c)) in a.iter_mut().zip(&mut b).zip(&mut c).enumerate() {
+            *a = g[j];
+            *b = g[j] * rest_of(j);
+            *c = p[j] * rest_of(j);
+        }
+        let total = sum_contiguous(&a);
+        let others = sum_contiguous(&b);
+        let one_minus_top = sum_contiguous(&c);
+        for (j, d) in dx.iter_mut().enumerate() {
+            let plain = g[j] - p[j] * total;
+            let at_top = g[j] * one_minus_top - p[j] * others;
+            *d = plain * rest_of(j) + at_top * top_of(j);
+        }
+    }
+    dx
 }
 
 pub(crate) fn log_softmax_along(x: &Tensor, axis: usize) -> Result<Tensor> {

@@ -55,7 +55,7 @@ pub(crate) mod checks;
 use std::cell::Cell;
 
 use crate::tensor::kernel::{self, BinaryFn, TernaryFn, UnaryFn};
-use crate::tensor::simd;
+use crate::tensor::{Storage, simd};
 use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tape, Tensor, Var};
 
 pub use lanes::Lanes;
@@ -779,30 +779,149 @@ pub(crate) fn top_mask(y: &Tensor, axis: usize) -> Result<Tensor> {
     let dims = y.dims();
     let len = dims.get(axis).copied().unwrap_or(1);
     let inner: usize = dims.iter().skip(axis + 1).product();
-    let values = y.to_f64_vec();
-    let mut mask = vec![0.0f64; values.len()];
+    let shape = y.shape().clone();
+    Ok(match y.storage_ref() {
+        Storage::F32(v) => Tensor::from_kernel(top_mask_slice(v, len, inner), shape),
+        Storage::F64(v) => Tensor::from_kernel(top_mask_slice(v, len, inner), shape),
+    })
+}
+
+/// [`top_mask`] of row-major data whose axis has `len` entries `inner` apart.
+fn top_mask_slice<T: Element>(values: &[T], len: usize, inner: usize) -> Vec<T> {
+    let mut mask = vec![T::zero(); values.len()];
     for start in (0..values.len()).step_by((len * inner).max(1)) {
+        if inner == 1 {
+            let row = values.get(start..start + len).unwrap_or_default();
+            if let Some(m) = mask.get_mut(start + top_index_of_row(row)) {
+                *m = T::one();
+            }
+            continue;
+        }
         for i in 0..inner {
             let at = |a: usize| start + a * inner + i;
-            let best = (1..len).fold(0, |b, a| {
-                if values.get(at(a)) > values.get(at(b)) {
-                    a
-                } else {
-                    b
-                }
-            });
-            if let Some(m) = mask.get_mut(at(best)) {
-                *m = 1.0;
+            if let Some(m) = mask.get_mut(at(top_index(len, |a| values.get(at(a)).copied()))) {
+                *m = T::one();
             }
         }
     }
-    Ok(Tensor::from_vec(mask, y.shape().clone())?.to_dtype(y.dtype()))
+    mask
+}
+
+/// [`top_index`] of a contiguous row, in two vectorised passes: the largest value
+/// (NaN ignored), then the first entry equal to it. The same index: the first maximum,
+/// or 0 when the row starts with NaN (nothing compares greater than it).
+pub(crate) fn top_index_of_row<T: Element>(row: &[T]) -> usize {
+    if row.first().is_none_or(|x| x.is_nan()) {
+        return 0;
+    }
+    let mut lanes = [T::neg_infinity(); 8];
+    let chunks = row.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = if x > *l { x } else { *l };
+        }
+    }
+    let top = rest
+        .iter()
+        .chain(&lanes)
+        .fold(T::neg_infinity(), |m, &x| if x > m { x } else { m });
+    row.iter().position(|&x| x == top).unwrap_or(0)
+}
+
+/// The first index `k < len` whose value is greater than every earlier one's (the
+/// first maximum; a NaN never wins, except at 0).
+#[inline]
+pub(crate) fn top_index<T: Element>(len: usize, value: impl Fn(usize) -> Option<T>) -> usize {
+    // The winner is kept by a mask, not a branch: which entry wins is data, and a
+    // branch on it mispredicts on noisy rows (a fifth of log-softmax's time).
+    let mut best = 0usize;
+    for a in 1..len {
+        let mask = usize::from(value(a) > value(best)).wrapping_neg();
+        best = (a & mask) | (best & !mask);
+    }
+    best
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::DType;
+
+    /// The two-pass index of a row's first maximum is the one-pass fold's, with ties,
+    /// signed zeros, infinities and NaN (first, later, everywhere).
+    #[test]
+    fn the_top_of_a_row_is_the_first_maximum() {
+        let specials = [
+            0.0f64,
+            -0.0,
+            2.0,
+            -3.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut state = 11u64;
+        for len in [1usize, 2, 7, 8, 9, 33] {
+            for _ in 0..300 {
+                let row: Vec<f64> = (0..len)
+                    .map(|_| {
+                        state = state
+                            .wrapping_mul(6_364_136_223_846_793_005)
+                            .wrapping_add(1);
+                        specials[(state >> 33) as usize % specials.len()]
+                    })
+                    .collect();
+                let want = top_index(len, |a| row.get(a).copied());
+                assert_eq!(top_index_of_row(&row), want, "{row:?}");
+            }
+        }
+    }
+
+    /// Softmax's and log-softmax's fused gradients (nothing recorded) are their
+    /// rules' compositions (recorded, with `create_graph`) bit for bit: f32 and f64,
+    /// along the last axis and along one followed by dimensions of 1, on rows of random
+    /// logits, nearly one-hot rows and tied maxima; and an axis with more after it
+    /// takes the composition.
+    #[test]
+    fn softmax_fused_gradients_are_the_compositions_bits() {
+        let mut values = Tensor::randn([6, 7], DType::F64, 3)
+            .mul_scalar(4.0)
+            .to_f64_vec();
+        values[7] = 40.0; // row 1 nearly one-hot
+        values[14] = 2.0; // row 2: a tie, the first wins
+        values[15] = 2.0;
+        for dtype in [DType::F32, DType::F64] {
+            for dims in [vec![6, 7], vec![2, 3, 7, 1], vec![6, 7, 1]] {
+                let axis = if dims.len() == 4 { 2 } else { 1 };
+                let x = Tensor::from_vec(values.clone(), dims.clone())
+                    .unwrap()
+                    .to_dtype(dtype);
+                let g = Tensor::randn(dims.clone(), dtype, 5);
+                for log in [false, true] {
+                    let grad = |create_graph: bool| {
+                        let tape = Tape::new();
+                        let xv = tape.var(x.clone());
+                        let y = if log {
+                            xv.log_softmax(axis).unwrap()
+                        } else {
+                            xv.softmax(axis).unwrap()
+                        };
+                        let gv = Var::untracked(g.clone());
+                        let dx = tape.vjp(&y, &gv, &[&xv], create_graph).unwrap();
+                        dx[0].value().to_f64_vec()
+                    };
+                    let (fused, composed) = (grad(false), grad(true));
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(
+                        bits(&fused),
+                        bits(&composed),
+                        "{dtype:?} {dims:?} log={log}"
+                    );
+                }
+            }
+        }
+    }
 
     /// A recorded forward pass keeps the slope of an f32 kernel that asks for it, the
     /// gradient takes it (releasing it), and nothing is kept for f64, for a kernel

@@ -13,9 +13,10 @@
 
 use smallvec::smallvec;
 
-use super::top_mask;
-use crate::tensor::reduce::{Reduce, reduce};
-use crate::{BackwardCtx, InputGrads, Op, Result, Tensor, Var};
+use super::{top_index_of_row, top_mask};
+use crate::tensor::Storage;
+use crate::tensor::reduce::{Reduce, reduce, sum_contiguous};
+use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tensor, Var};
 
 /// The `softmax` op along a resolved axis.
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +39,11 @@ impl Op for Softmax {
 
     fn backward(&self, ctx: &BackwardCtx<'_>, grad: &Var) -> Result<InputGrads> {
         let y = ctx.output();
+        if !ctx.create_graph()
+            && let Some(dx) = fused_grad(y.value(), grad.value(), self.axis)
+        {
+            return Ok(smallvec![Some(ctx.fused(dx))]);
+        }
         let axis = [self.axis as isize];
         // dx = y * (g - sum(g * y)) along the axis; Var ops, so it differentiates again.
         // g is first shifted by its value where y is largest: since sum(y) = 1, dx is
@@ -49,6 +55,48 @@ impl Op for Softmax {
         let dx = y.mul(&shifted.sub(&dot)?)?;
         Ok(smallvec![Some(dx)])
     }
+}
+
+/// The rule's gradient in one pass per row, when the axis is a row (nothing after it
+/// but dimensions of 1) and the dtypes match: the composition's operations in its
+/// order, so the same bits, without its ten tensors. `None` otherwise.
+fn fused_grad(y: &Tensor, g: &Tensor, axis: usize) -> Option<Tensor> {
+    let n = *y.dims().get(axis)?;
+    if y.dims()[axis + 1..].iter().any(|&d| d != 1) || g.shape() != y.shape() || n == 0 {
+        return None;
+    }
+    let shape = y.shape().clone();
+    Some(match (y.storage_ref(), g.storage_ref()) {
+        (Storage::F32(y), Storage::F32(g)) => Tensor::from_kernel(grad_rows(y, g, n), shape),
+        (Storage::F64(y), Storage::F64(g)) => Tensor::from_kernel(grad_rows(y, g, n), shape),
+        _ => return None,
+    })
+}
+
+/// `dx = y (s - sum(s y))` with `s = g - g_top` per row of `n`.
+fn grad_rows<T: Element>(y: &[T], g: &[T], n: usize) -> Vec<T> {
+    let mut dx = vec![T::zero(); y.len()];
+    let mut scratch = vec![T::zero(); n];
+    for ((y, g), dx) in y
+        .chunks_exact(n)
+        .zip(g.chunks_exact(n))
+        .zip(dx.chunks_exact_mut(n))
+    {
+        let top = top_index_of_row(y);
+        // sum(g * top): zeros and g_top, summed as the composition's reduction does.
+        for (j, (s, &gj)) in scratch.iter_mut().zip(g).enumerate() {
+            *s = gj * if j == top { T::one() } else { T::zero() };
+        }
+        let g_top = sum_contiguous(&scratch);
+        for ((s, &gj), &yj) in scratch.iter_mut().zip(g).zip(y) {
+            *s = (gj - g_top) * yj;
+        }
+        let dot = sum_contiguous(&scratch);
+        for ((d, &gj), &yj) in dx.iter_mut().zip(g).zip(y) {
+            *d = yj * ((gj - g_top) - dot);
+        }
+    }
+    dx
 }
 
 /// Softmax along a resolved axis of a tensor.
