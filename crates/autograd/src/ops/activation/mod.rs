@@ -66,7 +66,7 @@ pub use lanes::Lanes;
 /// Implement it to add an activation of your own; [`ActFn`] makes it an op. The
 /// kernels receive both `x` and `y = f(x)`, so each can use whichever is more accurate
 /// or cheaper.
-pub trait Pointwise: Copy + 'static {
+pub trait Pointwise: Copy + Send + Sync + 'static {
     /// Lower-case name (`"sigmoid"`).
     fn name(&self) -> &'static str;
 
