@@ -222,6 +222,28 @@ mod tests {
         }
     }
 
+    /// Large enough that the copy goes in tiles (both of the last two output dims at
+    /// least 32, the innermost strided), with edges that are not whole tiles.
+    #[test]
+    fn permute_in_tiles_matches_index_arithmetic() {
+        let dims = [3usize, 37, 70];
+        let x = randn(&dims, 4);
+        let xv = x.to_f64_vec();
+        let xs = x.shape().strides();
+        for p in permutations(3) {
+            let y = x.permute(&p).unwrap();
+            let pd: Vec<usize> = p.iter().map(|&a| a as usize).collect();
+            let want_dims: Vec<usize> = pd.iter().map(|&a| dims[a]).collect();
+            let ys = y.shape().strides();
+            for (flat, &got) in y.to_f64_vec().iter().enumerate() {
+                let src: usize = (0..3)
+                    .map(|d| (flat / ys[d] % want_dims[d]) * xs[pd[d]])
+                    .sum();
+                assert_eq!(got, xv[src], "permutation {p:?}, element {flat}");
+            }
+        }
+    }
+
     #[test]
     fn permute_gradchecks_for_every_permutation_of_three_axes() {
         let x = randn(&[2, 3, 4], 1);

@@ -396,6 +396,13 @@ fn strided_slice<T: Element>(a: &[T], shape: &Shape, strides: Strides) -> Vec<T>
         return result;
     }
     let (dims, [s]) = collapse(shape.dims(), [strides]);
+    if let [.., rows, cols] = dims[..]
+        && s[s.len() - 1] != 1
+        && rows >= TILE
+        && cols >= TILE
+    {
+        return strided_tiles(a, &dims, &s, n);
+    }
     let Some((&inner, outer)) = dims.split_last() else {
         result.push(a[0]);
         return result;
@@ -410,6 +417,41 @@ fn strided_slice<T: Element>(a: &[T], shape: &Shape, strides: Strides) -> Vec<T>
         }
     });
     result
+}
+
+/// Side of the square tiles in which [`strided_tiles`] copies (16 measured best for
+/// a `[256, 1024]` f32 transpose and an NCHW <-> NHWC permute; 64 was slower than no
+/// tiles, its 64 rows 4 KiB apart sharing cache sets).
+const TILE: usize = 16;
+
+/// [`strided_slice`] where the innermost output dimension reads the input with a
+/// stride (a transpose): the last two dimensions copied in tiles of `TILE x TILE`,
+/// each tile column by column, so that the input is read along its own rows and the
+/// lines a tile touches stay in L1. A transpose of `[256, 1024]` f32 went from 0.47 to
+/// 0.13 ms.
+fn strided_tiles<T: Element>(a: &[T], dims: &[usize], s: &[usize], n: usize) -> Vec<T> {
+    let k = dims.len();
+    let (rows, cols) = (dims[k - 2], dims[k - 1]);
+    let (row_step, col_step) = (s[k - 2], s[k - 1]);
+    // Writes `cols` apart and reads `row_step` apart within a tile column.
+    let mut out = vec![T::zero(); n];
+    let mut planes = out.chunks_exact_mut(rows * cols);
+    let outer_strides = [s[..k - 2].iter().copied().collect()];
+    for_each_run(&dims[..k - 2], &outer_strides, |[o]| {
+        let Some(plane) = planes.next() else { return };
+        for r0 in (0..rows).step_by(TILE) {
+            for c0 in (0..cols).step_by(TILE) {
+                let r1 = (r0 + TILE).min(rows);
+                for c in c0..(c0 + TILE).min(cols) {
+                    let src = o + c * col_step;
+                    for r in r0..r1 {
+                        plane[r * cols + c] = a[src + r * row_step];
+                    }
+                }
+            }
+        }
+    });
+    out
 }
 
 #[cfg(test)]
