@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo bench -p gradflow-nn --bench workloads -- all           # or: mlp deep act tiny matmul study
-//! cargo bench -p gradflow-nn --bench workloads -- conv          # not in `all`: no peer runs it
+//! cargo bench -p gradflow-nn --bench workloads -- conv ops      # not in `all`: no peer runs them
 //! BENCH_THREADS=1 taskset -c 1 target/release/deps/workloads-* tiny
 //! ```
 //!
@@ -356,6 +356,92 @@ fn conv_workload() {
     );
 }
 
+/// Not in the peer benchmark (run it by name; `benches/ops_torch.py` times the same
+/// work in PyTorch): forward and backward of common ops on `[256, 1024]` f32 (the
+/// permute on `[32, 64, 16, 16]`), each a tape, the op, `sum(y * ones)` and the
+/// gradient w.r.t. the input.
+fn ops_workload() {
+    let x = Tensor::randn([256, 1024], DType::F32, 1);
+    let img = Tensor::randn([32, 64, 16, 16], DType::F32, 3);
+    let column = Var::untracked(Tensor::randn([256, 1], DType::F32, 2));
+    type OpFn = Box<dyn Fn(&Var) -> Var>;
+    let ops: Vec<(&str, &Tensor, OpFn)> = vec![
+        ("sum_rows", &x, Box::new(|v| v.sum(&[1], false).unwrap())),
+        ("sum_cols", &x, Box::new(|v| v.sum(&[0], false).unwrap())),
+        (
+            "variance_cols",
+            &x,
+            Box::new(|v| v.variance(&[0], true, 0).unwrap()),
+        ),
+        ("max_rows", &x, Box::new(|v| v.max(&[1], false).unwrap())),
+        (
+            "logsumexp_rows",
+            &x,
+            Box::new(|v| v.logsumexp(&[-1], false).unwrap()),
+        ),
+        ("softmax_rows", &x, Box::new(|v| v.softmax(-1).unwrap())),
+        (
+            "log_softmax_rows",
+            &x,
+            Box::new(|v| v.log_softmax(-1).unwrap()),
+        ),
+        ("softmax_cols", &x, Box::new(|v| v.softmax(0).unwrap())),
+        ("transpose", &x, Box::new(|v| v.transpose(0, 1).unwrap())),
+        (
+            "permute_nchw_nhwc",
+            &img,
+            Box::new(|v| v.permute(&[0, 2, 3, 1]).unwrap()),
+        ),
+        ("add_column", &x, Box::new(move |v| v.add(&column).unwrap())),
+        (
+            "concat_cols",
+            &x,
+            Box::new(|v| Var::concat(&[v, v], 1).unwrap()),
+        ),
+        (
+            "div",
+            &x,
+            Box::new(|v| v.div(&v.abs().unwrap().add_scalar(1.0).unwrap()).unwrap()),
+        ),
+        (
+            "clamp",
+            &x,
+            Box::new(|v| v.clamp(Some(-0.5), Some(0.5)).unwrap()),
+        ),
+        ("powf_3", &x, Box::new(|v| v.powf(3.0).unwrap())),
+        ("exp", &x, Box::new(|v| v.exp().unwrap())),
+        ("tanh", &x, Box::new(|v| v.tanh().unwrap())),
+        ("gelu", &x, Box::new(|v| v.gelu().unwrap())),
+    ];
+    let only = std::env::var("BENCH_OPS").ok();
+    for (name, input, op) in &ops {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|a| a == *name))
+        {
+            continue;
+        }
+        let secs = bench(
+            || {
+                let tape = Tape::new();
+                let xv = tape.var((*input).clone());
+                let y = op(&xv);
+                let ones = Var::untracked(Tensor::ones(y.dims().to_vec(), DType::F32));
+                let loss = y.mul(&ones).unwrap().sum_all().unwrap();
+                black_box(tape.grad(&loss, &[&xv], false).unwrap());
+            },
+            0.2,
+        );
+        emit(
+            "ops",
+            name,
+            "ms_per_call",
+            secs.iter().map(|s| s * 1e3).collect(),
+            json!({"shape": input.dims()}),
+        );
+    }
+}
+
 /// The default study's training step (two spirals, 20 hidden layers of 64 units, batch
 /// 128, f64, Adam at 1e-3), without a probe and with a probe recording every step.
 fn study_workload() {
@@ -443,8 +529,9 @@ fn main() {
             "matmul" => matmul_workload(),
             "study" => study_workload(),
             "conv" => conv_workload(),
+            "ops" => ops_workload(),
             other => eprintln!(
-                "unknown workload {other}; expected mlp deep act tiny matmul study conv all"
+                "unknown workload {other}; expected mlp deep act tiny matmul study conv ops all"
             ),
         }
     }
