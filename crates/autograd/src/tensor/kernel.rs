@@ -31,15 +31,16 @@ pub trait TernaryFn: Copy {
 pub fn map<K: UnaryFn + Send + Sync>(t: &Tensor, k: K) -> Tensor {
     let shape = t.shape().clone();
     match t.storage_ref() {
-        Storage::F32(v) => Tensor::from_kernel(simd::map(v, Lanewise(k)), shape),
+        Storage::F32(v) => Tensor::from_kernel(simd::map_here_f32(v, Lanewise(k)), shape),
         Storage::F64(v) => Tensor::from_kernel(simd::map_f64(v, Lanewise(k)), shape),
     }
 }
 
-/// A [`UnaryFn`] run by the loops of [`simd`]: compiled for the CPU's widest vectors
-/// and, for large f32 tensors, split over the crew's threads. The same scalar function
-/// per element, so the same bits as a plain loop (Rust never contracts `a * b + c`
-/// into a fused multiply-add on its own).
+/// A [`UnaryFn`] run by the loops of [`simd`]: compiled for the CPU's widest vectors,
+/// on the calling thread (most of these kernels are a few instructions per element,
+/// and splitting them over threads made `abs` and `clamp` slower). The same scalar
+/// function per element, so the same bits as a plain loop (Rust never contracts
+/// `a * b + c` into a fused multiply-add on its own).
 #[derive(Clone, Copy)]
 struct Lanewise<K>(K);
 

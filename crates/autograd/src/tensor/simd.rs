@@ -114,6 +114,14 @@ pub(crate) fn map_f64<K: Unary<f64>>(x: &[f64], k: K) -> Vec<f64> {
     fill_here(x.len(), |dst| map_here(k, x, dst))
 }
 
+/// `k(x)` for every element of an f32 slice, in a new vector, on the calling thread:
+/// for cheap kernels, where waking a second thread costs more than it saves (and, on
+/// the VM these were measured on, a spinning helper slows the memory-bound work of the
+/// caller's core).
+pub(crate) fn map_here_f32<K: Unary>(x: &[f32], k: K) -> Vec<f32> {
+    fill_here(x.len(), |dst| map_here(k, x, dst))
+}
+
 /// `k(a, b)` for every pair of elements of two f64 slices of one length, in a new
 /// vector, on the calling thread (as [`map_f64`]).
 pub(crate) fn zip_f64<K: Binary<f64, f64>>(a: &[f64], b: &[f64], k: K) -> Vec<f64> {
