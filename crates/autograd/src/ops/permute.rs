@@ -200,21 +200,21 @@ mod tests {
         out
     }
 
-    #[test]
-    fn permute_matches_index_arithmetic_for_every_permutation_of_four_axes() {
-        let dims = [2usize, 3, 1, 4];
-        let x = randn(&dims, 3);
+    /// Every permutation of a random tensor of `dims` against index arithmetic: the
+    /// shape, and each element read from where the permutation says.
+    fn check_every_permutation(dims: &[usize], seed: u64) {
+        let n = dims.len();
+        let x = randn(dims, seed);
         let xv = x.to_f64_vec();
         let xs = x.shape().strides();
-        for p in permutations(4) {
+        for p in permutations(n) {
             let y = x.permute(&p).unwrap();
             let pd: Vec<usize> = p.iter().map(|&a| a as usize).collect();
             let want_dims: Vec<usize> = pd.iter().map(|&a| dims[a]).collect();
             assert_eq!(y.dims(), want_dims.as_slice());
             let ys = y.shape().strides();
-            let yv = y.to_f64_vec();
-            for (flat, &got) in yv.iter().enumerate() {
-                let src: usize = (0..4)
+            for (flat, &got) in y.to_f64_vec().iter().enumerate() {
+                let src: usize = (0..n)
                     .map(|d| (flat / ys[d] % want_dims[d]) * xs[pd[d]])
                     .sum();
                 assert_eq!(got, xv[src], "permutation {p:?}, element {flat}");
@@ -222,26 +222,16 @@ mod tests {
         }
     }
 
+    #[test]
+    fn permute_matches_index_arithmetic_for_every_permutation_of_four_axes() {
+        check_every_permutation(&[2, 3, 1, 4], 3);
+    }
+
     /// Large enough that the copy goes in tiles (both of the last two output dims at
-    /// least 32, the innermost strided), with edges that are not whole tiles.
+    /// least `TILE` = 16, the innermost strided), with edges that are not whole tiles.
     #[test]
     fn permute_in_tiles_matches_index_arithmetic() {
-        let dims = [3usize, 37, 70];
-        let x = randn(&dims, 4);
-        let xv = x.to_f64_vec();
-        let xs = x.shape().strides();
-        for p in permutations(3) {
-            let y = x.permute(&p).unwrap();
-            let pd: Vec<usize> = p.iter().map(|&a| a as usize).collect();
-            let want_dims: Vec<usize> = pd.iter().map(|&a| dims[a]).collect();
-            let ys = y.shape().strides();
-            for (flat, &got) in y.to_f64_vec().iter().enumerate() {
-                let src: usize = (0..3)
-                    .map(|d| (flat / ys[d] % want_dims[d]) * xs[pd[d]])
-                    .sum();
-                assert_eq!(got, xv[src], "permutation {p:?}, element {flat}");
-            }
-        }
+        check_every_permutation(&[3, 37, 70], 4);
     }
 
     #[test]

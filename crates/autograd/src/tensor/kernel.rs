@@ -31,8 +31,8 @@ pub trait TernaryFn: Copy {
 pub fn map<K: UnaryFn + Send + Sync>(t: &Tensor, k: K) -> Tensor {
     let shape = t.shape().clone();
     match t.storage_ref() {
-        Storage::F32(v) => Tensor::from_kernel(simd::map_here_f32(v, Lanewise(k)), shape),
-        Storage::F64(v) => Tensor::from_kernel(simd::map_f64(v, Lanewise(k)), shape),
+        Storage::F32(v) => Tensor::from_kernel(simd::map_on_caller(v, Lanewise(k)), shape),
+        Storage::F64(v) => Tensor::from_kernel(simd::map_on_caller(v, Lanewise(k)), shape),
     }
 }
 

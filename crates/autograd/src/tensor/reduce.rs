@@ -123,17 +123,28 @@ fn min_nan<T: Element>(acc: T, x: T) -> T {
 }
 
 /// The maximum (`pick = max_nan`) or minimum (`min_nan`) of a contiguous slice, as
-/// the fold `v.iter().fold(start, pick)` gives it, bit for bit: in eight independent
-/// lanes (vectorised; the fold is one chain of dependent comparisons), then the lanes
-/// in order. Equal values are equal bits except `0` and `-0`, whose order matters to
-/// the fold (the first one met is kept), so a zero result is taken from the fold. A
-/// NaN anywhere gives NaN, as in the fold.
+/// the fold `v.iter().fold(start, pick)` gives it, bit for bit: by [`fold_in_lanes`]
+/// (the fold is one chain of dependent comparisons). Equal values are equal bits except
+/// `0` and `-0`, whose order matters to the fold (the first one met is kept), so a zero
+/// result is taken from the fold. A NaN anywhere gives NaN, as in the fold.
 fn extreme_contiguous<T: Element>(v: &[T], pick: fn(T, T) -> T) -> T {
     let start = if pick(T::zero(), T::one()) == T::one() {
         T::neg_infinity()
     } else {
         T::infinity()
     };
+    let result = fold_in_lanes(v, start, pick);
+    if result == T::zero() {
+        v.iter().copied().fold(start, pick)
+    } else {
+        result
+    }
+}
+
+/// `pick` folded over a contiguous slice in eight independent lanes from `start`
+/// (vectorised), then the lanes in order, then the remainder: for an associative and
+/// commutative `pick` (a maximum or minimum) the fold's value.
+pub(crate) fn fold_in_lanes<T: Element>(v: &[T], start: T, pick: impl Fn(T, T) -> T) -> T {
     let mut lanes = [start; 8];
     let chunks = v.chunks_exact(8);
     let rest = chunks.remainder();
@@ -142,14 +153,8 @@ fn extreme_contiguous<T: Element>(v: &[T], pick: fn(T, T) -> T) -> T {
             *l = pick(*l, x);
         }
     }
-    let result = rest
-        .iter()
-        .fold(lanes.into_iter().fold(start, pick), |a, &x| pick(a, x));
-    if result == T::zero() {
-        v.iter().copied().fold(start, pick)
-    } else {
-        result
-    }
+    let of_lanes = lanes.into_iter().fold(start, &pick);
+    rest.iter().fold(of_lanes, |a, &x| pick(a, x))
 }
 
 /// Sums a contiguous slice: eight independent lanes within blocks of 1024 (vectorised),

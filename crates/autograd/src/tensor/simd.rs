@@ -111,14 +111,14 @@ pub(crate) trait Pair: Copy + Send + Sync {
 /// (the probes' derivative estimate works on one layer at a time on a thread of its
 /// own; the f64 activations run on tensors of a study's batch).
 pub(crate) fn map_f64<K: Unary<f64>>(x: &[f64], k: K) -> Vec<f64> {
-    fill_here(x.len(), |dst| map_here(k, x, dst))
+    map_on_caller(x, k)
 }
 
-/// `k(x)` for every element of an f32 slice, in a new vector, on the calling thread:
-/// for cheap kernels, where waking a second thread costs more than it saves (and, on
-/// the VM these were measured on, a spinning helper slows the memory-bound work of the
-/// caller's core).
-pub(crate) fn map_here_f32<K: Unary>(x: &[f32], k: K) -> Vec<f32> {
+/// `k(x)` for every element of a slice of either float type, in a new vector, on the
+/// calling thread: for cheap kernels, where waking a second thread costs more than it
+/// saves (and, on the VM these were measured on, a spinning helper slows the
+/// memory-bound work of the caller's core).
+pub(crate) fn map_on_caller<T: Element, K: Unary<T>>(x: &[T], k: K) -> Vec<T> {
     fill_here(x.len(), |dst| map_here(k, x, dst))
 }
 

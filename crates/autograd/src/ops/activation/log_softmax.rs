@@ -12,7 +12,7 @@
 
 use smallvec::smallvec;
 
-use super::{top_index_of_row, top_mask};
+use super::{row_length, top_index_of_row, top_mask};
 use crate::tensor::Storage;
 use crate::tensor::kernel::{self, UnaryFn};
 use crate::tensor::reduce::{Reduce, reduce, sum_contiguous};
@@ -68,19 +68,15 @@ impl Op for LogSoftmax {
 /// order (its exponential included: the vectorised one for f32, libm's for f64), so the
 /// same bits, without its fifteen tensors. `None` otherwise.
 fn fused_grad(y: &Tensor, g: &Tensor, axis: usize) -> Option<Tensor> {
-    let n = *y.dims().get(axis)?;
-    if y.dims()[axis + 1..].iter().any(|&d| d != 1) || g.shape() != y.shape() || n == 0 {
-        return None;
-    }
+    let n = row_length(y, g, axis)?;
+    let p = y.exp();
     let shape = y.shape().clone();
-    Some(match (y.storage_ref(), g.storage_ref()) {
-        (Storage::F32(y), Storage::F32(g)) => {
-            let p = Tensor::from_slice(y, [y.len()]).ok()?.exp();
-            Tensor::from_kernel(grad_rows(y, g, p.as_slice::<f32>().ok()?, n), shape)
+    Some(match (y.storage_ref(), g.storage_ref(), p.storage_ref()) {
+        (Storage::F32(y), Storage::F32(g), Storage::F32(p)) => {
+            Tensor::from_kernel(grad_rows(y, g, p, n), shape)
         }
-        (Storage::F64(y), Storage::F64(g)) => {
-            let p = Tensor::from_slice(y, [y.len()]).ok()?.exp();
-            Tensor::from_kernel(grad_rows(y, g, p.as_slice::<f64>().ok()?, n), shape)
+        (Storage::F64(y), Storage::F64(g), Storage::F64(p)) => {
+            Tensor::from_kernel(grad_rows(y, g, p, n), shape)
         }
         _ => return None,
     })

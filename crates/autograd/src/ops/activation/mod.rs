@@ -55,6 +55,7 @@ pub(crate) mod checks;
 use std::cell::Cell;
 
 use crate::tensor::kernel::{self, BinaryFn, TernaryFn, UnaryFn};
+use crate::tensor::reduce::fold_in_lanes;
 use crate::tensor::{Storage, simd};
 use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tape, Tensor, Var};
 
@@ -814,19 +815,17 @@ pub(crate) fn top_index_of_row<T: Element>(row: &[T]) -> usize {
     if row.first().is_none_or(|x| x.is_nan()) {
         return 0;
     }
-    let mut lanes = [T::neg_infinity(); 8];
-    let chunks = row.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l = if x > *l { x } else { *l };
-        }
-    }
-    let top = rest
-        .iter()
-        .chain(&lanes)
-        .fold(T::neg_infinity(), |m, &x| if x > m { x } else { m });
+    let top = fold_in_lanes(row, T::neg_infinity(), |m, x| if x > m { x } else { m });
     row.iter().position(|&x| x == top).unwrap_or(0)
+}
+
+/// The length of the rows along `axis` that softmax's and log-softmax's fused gradients
+/// walk: `Some` when nothing after the axis but dimensions of 1 (the rows are
+/// contiguous), the axis is not empty and the gradient `g` has `y`'s shape.
+pub(crate) fn row_length(y: &Tensor, g: &Tensor, axis: usize) -> Option<usize> {
+    let n = *y.dims().get(axis)?;
+    let contiguous = y.dims()[axis + 1..].iter().all(|&d| d == 1);
+    (contiguous && n > 0 && g.shape() == y.shape()).then_some(n)
 }
 
 /// The first index `k < len` whose value is greater than every earlier one's (the

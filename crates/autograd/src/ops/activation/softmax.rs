@@ -13,7 +13,7 @@
 
 use smallvec::smallvec;
 
-use super::{top_index_of_row, top_mask};
+use super::{row_length, top_index_of_row, top_mask};
 use crate::tensor::Storage;
 use crate::tensor::reduce::{Reduce, reduce, sum_contiguous};
 use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tensor, Var};
@@ -61,10 +61,7 @@ impl Op for Softmax {
 /// but dimensions of 1) and the dtypes match: the composition's operations in its
 /// order, so the same bits, without its ten tensors. `None` otherwise.
 fn fused_grad(y: &Tensor, g: &Tensor, axis: usize) -> Option<Tensor> {
-    let n = *y.dims().get(axis)?;
-    if y.dims()[axis + 1..].iter().any(|&d| d != 1) || g.shape() != y.shape() || n == 0 {
-        return None;
-    }
+    let n = row_length(y, g, axis)?;
     let shape = y.shape().clone();
     Some(match (y.storage_ref(), g.storage_ref()) {
         (Storage::F32(y), Storage::F32(g)) => Tensor::from_kernel(grad_rows(y, g, n), shape),
