@@ -3,17 +3,17 @@
 Forward and backward of common ops on [256, 1024] f32 (the permute on
 [32, 64, 16, 16]): the op, sum(y * ones), and the gradient w.r.t. the input; eager
 CPU. One JSON line per op in the bench binary's schema, with the same timing protocol
-(at least 2 calls and 0.3 s of warm-up, then 9 blocks of about 0.2 s; median over
-blocks). `permute` and `transpose` are made contiguous, as gradflow's copies are.
+(torch_timing.py; blocks of about 0.2 s). `permute` and `transpose` are made
+contiguous, as gradflow's copies are.
 
     .venv/bin/python benches/ops_torch.py [threads]
 """
 
-import json
 import sys
-import time
 
 import torch
+
+from torch_timing import time_and_print
 
 
 def main():
@@ -53,23 +53,7 @@ def main():
             y = op(v)
             torch.autograd.grad((y * torch.ones_like(y)).sum(), [v])
 
-        t0, n = time.perf_counter(), 0
-        while n < 2 or time.perf_counter() - t0 < 0.3:
-            call()
-            n += 1
-        k = max(1, round(0.2 / ((time.perf_counter() - t0) / n)))
-        blocks = []
-        for _ in range(9):
-            t = time.perf_counter()
-            for _ in range(k):
-                call()
-            blocks.append((time.perf_counter() - t) / k * 1e3)
-        s = sorted(blocks)
-        print(json.dumps({
-            "system": "pytorch", "workload": "ops", "variant": name, "threads": threads,
-            "metric": "ms_per_call", "median": s[len(s) // 2], "min": s[0], "max": s[-1],
-            "reps": blocks, "extra": {"torch": torch.__version__},
-        }))
+        time_and_print(call, 0.2, "ops", name, threads)
 
 
 if __name__ == "__main__":
