@@ -34,6 +34,41 @@ impl simd::Unary for ExpLanes {
     }
 }
 
+/// `e^(x - shift)` for f32, as [`ExpLanes`] gives `e^y` for the f32 `y = x - shift`.
+#[derive(Clone, Copy)]
+struct ShiftedExpLanes {
+    shift: f32,
+}
+impl simd::Binary for ShiftedExpLanes {
+    #[inline(always)]
+    fn eval(self, _old: f32, x: f32) -> f32 {
+        simd::Unary::eval(ExpLanes, x - self.shift)
+    }
+}
+
+/// An element type whose rows a softmax exponentiates in place, with the bits of
+/// [`Tensor::exp`] of the shifted tensor (so a fused row and the composition of
+/// tensor ops agree to the bit).
+pub(crate) trait ShiftedExp: Element {
+    /// `dst[i] = e^(x[i] - shift)`, each `x[i] - shift` rounded first, on the calling
+    /// thread.
+    fn exp_shifted(dst: &mut [Self], x: &[Self], shift: Self);
+}
+
+impl ShiftedExp for f32 {
+    fn exp_shifted(dst: &mut [f32], x: &[f32], shift: f32) {
+        simd::zip_assign_on_caller(dst, x, ShiftedExpLanes { shift });
+    }
+}
+
+impl ShiftedExp for f64 {
+    fn exp_shifted(dst: &mut [f64], x: &[f64], shift: f64) {
+        for (d, &v) in dst.iter_mut().zip(x) {
+            *d = ExpFn.eval(v - shift);
+        }
+    }
+}
+
 impl Op for Exp {
     fn name(&self) -> &'static str {
         "exp"

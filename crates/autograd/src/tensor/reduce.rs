@@ -122,12 +122,18 @@ fn min_nan<T: Element>(acc: T, x: T) -> T {
     }
 }
 
+/// The largest element of a non-empty contiguous slice (NaN if there is one), the
+/// value a max reduction along a contiguous axis gives.
+pub(crate) fn max_contiguous<T: Element>(v: &[T]) -> T {
+    extreme_contiguous(v, max_nan)
+}
+
 /// The maximum (`pick = max_nan`) or minimum (`min_nan`) of a contiguous slice, as
 /// the fold `v.iter().fold(start, pick)` gives it, bit for bit: by [`fold_in_lanes`]
 /// (the fold is one chain of dependent comparisons). Equal values are equal bits except
 /// `0` and `-0`, whose order matters to the fold (the first one met is kept), so a zero
 /// result is taken from the fold. A NaN anywhere gives NaN, as in the fold.
-fn extreme_contiguous<T: Element>(v: &[T], pick: fn(T, T) -> T) -> T {
+fn extreme_contiguous<T: Element>(v: &[T], pick: impl Fn(T, T) -> T + Copy) -> T {
     let start = if pick(T::zero(), T::one()) == T::one() {
         T::neg_infinity()
     } else {

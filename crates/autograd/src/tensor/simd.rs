@@ -132,6 +132,12 @@ pub(crate) fn zip_f64<K: Binary<f64, f64>>(a: &[f64], b: &[f64], k: K) -> Vec<f6
 
 /// `a := k(a, b)` elementwise over two f64 slices of one length, on the calling thread.
 pub(crate) fn zip_assign_f64<K: Binary<f64, f64>>(a: &mut [f64], b: &[f64], k: K) {
+    zip_assign_on_caller(a, b, k)
+}
+
+/// `a := k(a, b)` elementwise over two slices of one length, of either float type, on
+/// the calling thread (a row of a softmax: short, in L1).
+pub(crate) fn zip_assign_on_caller<T: Element, K: Binary<T, T>>(a: &mut [T], b: &[T], k: K) {
     debug_assert_eq!(a.len(), b.len());
     zip_assign_chunk(k, a, b)
 }
@@ -219,28 +225,47 @@ fn fill_here<T: Element>(n: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) ->
 /// A vector of `n` elements, each written by `write(start, chunk)`, which must write
 /// every element of the chunk it is given (`chunk` starts at element `start`); on the
 /// crew's threads from [`PARALLEL_MIN`] elements.
+pub(crate) fn fill<T: Element>(
+    n: usize,
+    write: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
+    fill_in_chunks(n, CHUNK, write)
+}
+
+/// [`fill`] for data made of rows of `len` elements that are computed whole (a
+/// softmax's): every chunk holds whole rows, as near [`CHUNK`] elements as rows allow.
+pub(crate) fn fill_rows<T: Element>(
+    n: usize,
+    len: usize,
+    write: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
+    fill_in_chunks(n, (CHUNK / len.max(1)).max(1) * len.max(1), write)
+}
+
+/// [`fill`] with chunks of `chunk` elements.
 #[expect(
     unsafe_code,
     reason = "the output is written once without being zeroed first; set_len after every element is written"
 )]
-pub(crate) fn fill<T: Element>(
+fn fill_in_chunks<T: Element>(
     n: usize,
+    chunk: usize,
     write: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
 ) -> Vec<T> {
     let mut out: Vec<T> = super::pool::take(n);
     let dst = &mut out.spare_capacity_mut()[..n];
     if n >= PARALLEL_MIN {
-        super::crew::for_each(dst.chunks_mut(CHUNK).enumerate(), |(i, chunk)| {
-            write(i * CHUNK, chunk)
+        super::crew::for_each(dst.chunks_mut(chunk).enumerate(), |(i, part)| {
+            write(i * chunk, part)
         });
     } else {
         write(0, dst);
     }
     // SAFETY: the capacity is at least `n`, and `write` has initialised every element
     // of `dst = spare[..n]`: the chunks partition it (or `dst` is passed whole), and
-    // every caller's `write` (`map_chunk`, `zip_chunk`, the index-map gather) writes
-    // each element of the chunk it is given exactly once (their loops run over the
-    // whole chunk; the input slices are at least as long).
+    // every caller's `write` (`map_chunk`, `zip_chunk`, the index-map gather, the
+    // softmax rows) writes each element of the chunk it is given exactly once (their
+    // loops run over the whole chunk; the input slices are at least as long).
     unsafe { out.set_len(n) };
     out
 }

@@ -10,12 +10,16 @@
 //! largest entry `k` is computed as `g_k sum_{j != k} p_j - p_k sum_{j != k} g_j`, which
 //! equals `g_k - p_k sum(g)` but does not cancel when `p_k` is near 1.
 
+use std::mem::MaybeUninit;
+
 use smallvec::smallvec;
 
+use super::rows::{RowKernel, contiguous_row_length, map_rows};
 use super::{row_length, top_index_of_row, top_mask};
-use crate::tensor::Storage;
+use crate::ops::exp::ShiftedExp;
 use crate::tensor::kernel::{self, UnaryFn};
-use crate::tensor::reduce::{Reduce, reduce, sum_contiguous};
+use crate::tensor::reduce::{Reduce, max_contiguous, reduce, sum_contiguous};
+use crate::tensor::{Storage, simd};
 use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tensor, Var};
 
 /// The `log_softmax` op along a resolved axis.
@@ -85,35 +89,67 @@ fn fused_grad(y: &Tensor, g: &Tensor, axis: usize) -> Option<Tensor> {
 /// `dx = g - p sum(g)` per row of `n`, with `p = e^y` given, and at the row's top
 /// entry `g_top (1 - p_top) - p_top sum_{others} g` (see [`LogSoftmax`]'s rule).
 fn grad_rows<T: Element>(y: &[T], g: &[T], p: &[T], n: usize) -> Vec<T> {
-    let mut dx = vec![T::zero(); y.len()];
-    let (mut a, mut b, mut c) = (vec![T::zero(); n], vec![T::zero(); n], vec![T::zero(); n]);
-    let rows = y
-        .chunks_exact(n)
-        .zip(g.chunks_exact(n))
-        .zip(p.chunks_exact(n));
-    for (((y, g), p), dx) in rows.zip(dx.chunks_exact_mut(n)) {
-        let top = top_index_of_row(y);
-        // top_j is 1 or 0, rest_j = -top_j + 1, as the composition's tensors hold them.
-        let top_of = |j: usize| if j == top { T::one() } else { T::zero() };
-        let rest_of = |j: usize| -top_of(j) + T::one();
-        for (j, ((a, b), c)) in a.iter_mut().zip(&mut b).zip(&mut c).enumerate() {
-            *a = g[j];
-            *b = g[j] * rest_of(j);
-            *c = p[j] * rest_of(j);
+    simd::fill_rows(y.len(), n, |start, dx| {
+        let (mut b, mut c) = (vec![T::zero(); n], vec![T::zero(); n]);
+        let band = start..start + dx.len();
+        let rows = y[band.clone()]
+            .chunks_exact(n)
+            .zip(g[band.clone()].chunks_exact(n))
+            .zip(p[band].chunks_exact(n));
+        for (((y, g), p), dx) in rows.zip(dx.chunks_exact_mut(n)) {
+            let top = top_index_of_row(y);
+            // top_j is 1 or 0, rest_j = -top_j + 1, as the composition's tensors hold them.
+            let top_of = |j: usize| if j == top { T::one() } else { T::zero() };
+            let rest_of = |j: usize| -top_of(j) + T::one();
+            for (j, (b, c)) in b.iter_mut().zip(&mut c).enumerate() {
+                *b = g[j] * rest_of(j);
+                *c = p[j] * rest_of(j);
+            }
+            let total = sum_contiguous(g);
+            let others = sum_contiguous(&b);
+            let one_minus_top = sum_contiguous(&c);
+            for (j, d) in dx.iter_mut().enumerate() {
+                let plain = g[j] - p[j] * total;
+                let at_top = g[j] * one_minus_top - p[j] * others;
+                d.write(plain * rest_of(j) + at_top * top_of(j));
+            }
         }
-        let total = sum_contiguous(&a);
-        let others = sum_contiguous(&b);
-        let one_minus_top = sum_contiguous(&c);
-        for (j, d) in dx.iter_mut().enumerate() {
-            let plain = g[j] - p[j] * total;
-            let at_top = g[j] * one_minus_top - p[j] * others;
-            *d = plain * rest_of(j) + at_top * top_of(j);
-        }
-    }
-    dx
+    })
 }
 
 pub(crate) fn log_softmax_along(x: &Tensor, axis: usize) -> Result<Tensor> {
+    match contiguous_row_length(x, axis) {
+        Some(n) => Ok(map_rows(x, n, &LogSoftmaxRow)),
+        None => log_softmax_composed(x, axis),
+    }
+}
+
+/// [`log_softmax_composed`]'s operations on one contiguous row: the same bits.
+struct LogSoftmaxRow;
+
+impl RowKernel for LogSoftmaxRow {
+    fn row<T: ShiftedExp>(&self, x: &[T], scratch: &mut Vec<T>, out: &mut [MaybeUninit<T>]) {
+        let n = x.len();
+        scratch.resize(2 * n, T::zero());
+        let (shifted, others) = scratch.split_at_mut(n);
+        let max = max_contiguous(x);
+        for (s, &v) in shifted.iter_mut().zip(x) {
+            *s = v - max;
+        }
+        // e^shifted times 1, except at the top, times 0 (the composition's mask: a
+        // NaN or infinite top stays NaN).
+        T::exp_shifted(others, x, max);
+        let top = top_index_of_row(shifted);
+        others[top] *= T::zero();
+        let lse = sum_contiguous(others).ln_1p();
+        for (o, &s) in out.iter_mut().zip(shifted.iter()) {
+            o.write(s - lse);
+        }
+    }
+}
+
+/// Log-softmax along any axis, composed of tensor operations.
+pub(super) fn log_softmax_composed(x: &Tensor, axis: usize) -> Result<Tensor> {
     #[derive(Clone, Copy)]
     struct Ln1p;
     impl UnaryFn for Ln1p {

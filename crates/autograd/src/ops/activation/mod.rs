@@ -52,6 +52,8 @@ pub mod tanh;
 #[cfg(test)]
 pub(crate) mod checks;
 
+mod rows;
+
 use std::cell::Cell;
 
 use crate::tensor::kernel::{self, BinaryFn, TernaryFn, UnaryFn};
@@ -880,18 +882,19 @@ mod tests {
     /// Softmax's and log-softmax's fused gradients (nothing recorded) are their
     /// rules' compositions (recorded, with `create_graph`) bit for bit: f32 and f64,
     /// along the last axis and along one followed by dimensions of 1, on rows of random
-    /// logits, nearly one-hot rows and tied maxima; and an axis with more after it
-    /// takes the composition.
+    /// logits, nearly one-hot rows and tied maxima, and a tensor large enough to be
+    /// split over threads; and an axis with more after it takes the composition.
     #[test]
     fn softmax_fused_gradients_are_the_compositions_bits() {
-        let mut values = Tensor::randn([6, 7], DType::F64, 3)
-            .mul_scalar(4.0)
-            .to_f64_vec();
-        values[7] = 40.0; // row 1 nearly one-hot
-        values[14] = 2.0; // row 2: a tie, the first wins
-        values[15] = 2.0;
         for dtype in [DType::F32, DType::F64] {
-            for dims in [vec![6, 7], vec![2, 3, 7, 1], vec![6, 7, 1]] {
+            for dims in [vec![6, 7], vec![2, 3, 7, 1], vec![6, 7, 1], vec![70, 1000]] {
+                let numel = dims.iter().product::<usize>();
+                let mut values = Tensor::randn([numel], DType::F64, 3)
+                    .mul_scalar(4.0)
+                    .to_f64_vec();
+                values[7] = 40.0; // row 1 of 7 nearly one-hot
+                values[14] = 2.0; // row 2 of 7: a tie, the first wins
+                values[15] = 2.0;
                 let axis = if dims.len() == 4 { 2 } else { 1 };
                 let x = Tensor::from_vec(values.clone(), dims.clone())
                     .unwrap()

@@ -11,11 +11,15 @@
 //! first (which changes nothing, as `sum(y) = 1`), so that `g - sum(g * y)` does not
 //! cancel where `y` is nearly one-hot.
 
+use std::mem::MaybeUninit;
+
 use smallvec::smallvec;
 
+use super::rows::{RowKernel, contiguous_row_length, map_rows};
 use super::{row_length, top_index_of_row, top_mask};
-use crate::tensor::Storage;
-use crate::tensor::reduce::{Reduce, reduce, sum_contiguous};
+use crate::ops::exp::ShiftedExp;
+use crate::tensor::reduce::{Reduce, max_contiguous, reduce, sum_contiguous};
+use crate::tensor::{Storage, simd};
 use crate::{BackwardCtx, Element, InputGrads, Op, Result, Tensor, Var};
 
 /// The `softmax` op along a resolved axis.
@@ -70,37 +74,58 @@ fn fused_grad(y: &Tensor, g: &Tensor, axis: usize) -> Option<Tensor> {
     })
 }
 
-/// `dx = y (s - sum(s y))` with `s = g - g_top` per row of `n`.
+/// `dx = y (s - sum(s y))` with `s = g - g_top` per row of `n` (bands of rows on the
+/// crew's threads for a large tensor).
 fn grad_rows<T: Element>(y: &[T], g: &[T], n: usize) -> Vec<T> {
-    let mut dx = vec![T::zero(); y.len()];
-    let mut scratch = vec![T::zero(); n];
-    for ((y, g), dx) in y
-        .chunks_exact(n)
-        .zip(g.chunks_exact(n))
-        .zip(dx.chunks_exact_mut(n))
-    {
-        let top = top_index_of_row(y);
-        // sum(g * top): zeros and g_top, summed as the composition's reduction does.
-        for (j, (s, &gj)) in scratch.iter_mut().zip(g).enumerate() {
-            *s = gj * if j == top { T::one() } else { T::zero() };
+    simd::fill_rows(y.len(), n, |start, dx| {
+        let mut scratch = vec![T::zero(); n];
+        let band = start..start + dx.len();
+        let rows = y[band.clone()].chunks_exact(n).zip(g[band].chunks_exact(n));
+        for ((y, g), dx) in rows.zip(dx.chunks_exact_mut(n)) {
+            let top = top_index_of_row(y);
+            // sum(g * top): zeros and g_top, summed as the composition's reduction does.
+            for (j, (s, &gj)) in scratch.iter_mut().zip(g).enumerate() {
+                *s = gj * if j == top { T::one() } else { T::zero() };
+            }
+            let g_top = sum_contiguous(&scratch);
+            for ((s, &gj), &yj) in scratch.iter_mut().zip(g).zip(y) {
+                *s = (gj - g_top) * yj;
+            }
+            let dot = sum_contiguous(&scratch);
+            for ((d, &gj), &yj) in dx.iter_mut().zip(g).zip(y) {
+                d.write(yj * ((gj - g_top) - dot));
+            }
         }
-        let g_top = sum_contiguous(&scratch);
-        for ((s, &gj), &yj) in scratch.iter_mut().zip(g).zip(y) {
-            *s = (gj - g_top) * yj;
-        }
-        let dot = sum_contiguous(&scratch);
-        for ((d, &gj), &yj) in dx.iter_mut().zip(g).zip(y) {
-            *d = yj * ((gj - g_top) - dot);
-        }
-    }
-    dx
+    })
 }
 
 /// Softmax along a resolved axis of a tensor.
 pub(crate) fn softmax_along(x: &Tensor, axis: usize) -> Result<Tensor> {
+    match contiguous_row_length(x, axis) {
+        Some(n) => Ok(map_rows(x, n, &SoftmaxRow)),
+        None => softmax_composed(x, axis),
+    }
+}
+
+/// Softmax along any axis, composed of tensor operations.
+pub(super) fn softmax_composed(x: &Tensor, axis: usize) -> Result<Tensor> {
     let shifted = x.sub(&reduce(x, &[axis], true, Reduce::Max)?)?;
     let e = shifted.exp();
     e.div(&reduce(&e, &[axis], true, Reduce::Sum)?)
+}
+
+/// [`softmax_along`]'s operations on one contiguous row: the same bits.
+struct SoftmaxRow;
+
+impl RowKernel for SoftmaxRow {
+    fn row<T: ShiftedExp>(&self, x: &[T], e: &mut Vec<T>, out: &mut [MaybeUninit<T>]) {
+        e.resize(x.len(), T::zero());
+        T::exp_shifted(e, x, max_contiguous(x));
+        let total = sum_contiguous(e);
+        for (o, &e) in out.iter_mut().zip(e.iter()) {
+            o.write(e / total);
+        }
+    }
 }
 
 impl Tensor {
