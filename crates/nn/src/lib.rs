@@ -47,6 +47,7 @@ pub mod optim;
 mod param;
 pub mod probe;
 pub mod theory;
+mod vectorised;
 
 pub use error::{Error, Result, escape_controls};
 pub use gradcheck::gradcheck_module;

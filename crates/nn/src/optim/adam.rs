@@ -9,6 +9,7 @@ use super::{
     Optimizer, check_eps, check_grads, check_lr, check_non_negative, check_unit, for_each_update,
     lerp, same_layout,
 };
+use crate::vectorised::{Loop, vectorised};
 use crate::{Module, ParamGrads, ParamId, Result};
 
 /// Adam (Kingma & Ba 2015): PyTorch's `torch.optim.Adam` (`_single_tensor_adam` in
@@ -219,22 +220,47 @@ impl AdamStep {
         let p = p.as_mut_slice::<T>()?;
         let m = st.exp_avg.as_mut_slice::<T>()?;
         let v = st.exp_avg_sq.as_mut_slice::<T>()?;
-        let wd = T::of(self.weight_decay);
-        let shrink = T::of(1.0 - self.lr * self.weight_decay);
-        let (w1, b2, w2) = (
-            T::of(1.0 - self.beta1),
-            T::of(self.beta2),
-            T::of(1.0 - self.beta2),
-        );
+        vectorised(AdamLoop {
+            k: self,
+            p,
+            g,
+            m,
+            v,
+        });
+        Ok(())
+    }
+}
+
+/// One parameter's update as a [`Loop`]: with AVX-512 the square roots and divisions
+/// run eight f64 to a register instead of two.
+struct AdamLoop<'a, T> {
+    k: AdamStep,
+    p: &'a mut [T],
+    g: &'a [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+}
+
+impl<T: Element> Loop for AdamLoop<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let k = self.k;
+        let wd = T::of(k.weight_decay);
+        let shrink = T::of(1.0 - k.lr * k.weight_decay);
+        let (w1, b2, w2) = (T::of(1.0 - k.beta1), T::of(k.beta2), T::of(1.0 - k.beta2));
         let (neg_step, bc2, eps) = (
-            T::of(-self.step_size),
-            T::of(self.bias_correction2_sqrt),
-            T::of(self.eps),
+            T::of(-k.step_size),
+            T::of(k.bias_correction2_sqrt),
+            T::of(k.eps),
         );
-        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+        let (decays, decoupled) = (k.weight_decay != 0.0, k.decoupled);
+        let elements = self.p.iter_mut().zip(self.g).zip(self.m).zip(self.v);
+        for (((p, &g), m), v) in elements {
             let mut d = g;
-            if self.weight_decay != 0.0 {
-                if self.decoupled {
+            if decays {
+                if decoupled {
                     *p *= shrink;
                 } else {
                     d = g + wd * *p;
@@ -245,7 +271,6 @@ impl AdamStep {
             let denom = v.sqrt() / bc2 + eps;
             *p += neg_step * *m / denom;
         }
-        Ok(())
     }
 }
 

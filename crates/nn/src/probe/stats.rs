@@ -4,6 +4,8 @@
 use gradflow_autograd::{Element, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::vectorised::{Loop, vectorised};
+
 /// Evaluates `$body` with `$v` bound to the tensor's data as a slice of its own dtype
 /// (`&[f64]` or `&[f32]`), so each statistic is written once, generic over `Element`,
 /// and dispatched here.
@@ -757,32 +759,6 @@ fn norm_scale(max_abs: f64) -> Option<f64> {
     let s = (-exponent).clamp(-1022, 1023);
     let scale = f64::from_bits(((s + 1023) as u64) << 52);
     (scale * max_abs < 4.0 && scale * max_abs >= 0.5).then_some(scale)
-}
-
-/// A loop compiled for the best instruction set the CPU offers (AVX-512, AVX2 with
-/// FMA, or the x86-64 baseline), chosen at run time by `pulp`: `pulp` calls `run`
-/// inside a function compiled for that set, and `run` and the loops it calls are
-/// `#[inline(always)]`, so they are compiled there too. (A closure would be compiled
-/// once, outside, for the baseline.)
-trait Loop {
-    type Output;
-    fn run(self) -> Self::Output;
-}
-
-struct Vectorised<L>(L);
-
-impl<L: Loop> pulp::WithSimd for Vectorised<L> {
-    type Output = L::Output;
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) -> L::Output {
-        self.0.run()
-    }
-}
-
-/// Runs `l` with the best instruction set the CPU has.
-#[inline(always)]
-fn vectorised<L: Loop>(l: L) -> L::Output {
-    pulp::Arch::new().dispatch(Vectorised(l))
 }
 
 /// [`Bins::of_slice`] as a [`Loop`].
