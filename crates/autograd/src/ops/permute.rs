@@ -228,10 +228,12 @@ mod tests {
     }
 
     /// Large enough that the copy goes in tiles (both of the last two output dims at
-    /// least `TILE` = 16, the innermost strided), with edges that are not whole tiles.
+    /// least `TILE` = 16, the innermost strided), with edges that are not whole tiles;
+    /// and large enough (71,500 elements) for the crew's threads to copy bands of it.
     #[test]
     fn permute_in_tiles_matches_index_arithmetic() {
         check_every_permutation(&[3, 37, 70], 4);
+        check_every_permutation(&[5, 130, 110], 5);
     }
 
     #[test]

@@ -430,39 +430,54 @@ const TILE: usize = 16;
 /// that the lines a tile touches stay in L1. Within a tile the side walked with a
 /// stride is the one with the smaller stride: 16 lines 4 KiB apart share one cache
 /// set, which made the transpose back from `[1024, 256]` five times slower than the
-/// one there. A transpose of `[256, 1024]` f32 went from 0.47 to 0.13 ms.
+/// one there. A transpose of `[256, 1024]` f32 went from 0.47 to 0.13 ms. Large
+/// tensors are copied by the crew's threads, in bands of `TILE` rows.
 fn strided_tiles<T: Element>(a: &[T], dims: &[usize], s: &[usize], n: usize) -> Vec<T> {
     let k = dims.len();
     let (rows, cols) = (dims[k - 2], dims[k - 1]);
     let (row_step, col_step) = (s[k - 2], s[k - 1]);
     let mut out = vec![T::zero(); n];
-    let mut planes = out.chunks_exact_mut(rows * cols);
+    let mut plane_starts = Vec::with_capacity(n / (rows * cols));
     let outer_strides = [s[..k - 2].iter().copied().collect()];
-    for_each_run(&dims[..k - 2], &outer_strides, |[o]| {
-        let Some(plane) = planes.next() else { return };
-        for r0 in (0..rows).step_by(TILE) {
-            for c0 in (0..cols).step_by(TILE) {
-                let (r1, c1) = ((r0 + TILE).min(rows), (c0 + TILE).min(cols));
-                if col_step > cols {
-                    // Column by column: the writes are `cols` apart, the closer.
-                    for c in c0..c1 {
-                        let src = o + c * col_step;
-                        for r in r0..r1 {
-                            plane[r * cols + c] = a[src + r * row_step];
-                        }
-                    }
-                } else {
-                    // Row by row: the reads are `col_step` apart, the closer.
+    for_each_run(&dims[..k - 2], &outer_strides, |[o]| plane_starts.push(o));
+    // Each band of TILE rows of a plane is a contiguous part of the output, copied by
+    // one thread.
+    let bands = out
+        .chunks_mut(rows * cols)
+        .zip(plane_starts)
+        .flat_map(|(plane, o)| {
+            let bands = plane.chunks_mut(TILE * cols).enumerate();
+            bands.map(move |(b, band)| (o, b * TILE, band))
+        });
+    let copy_band = |(o, r0, band): (usize, usize, &mut [T])| {
+        let r1 = r0 + band.len() / cols;
+        for c0 in (0..cols).step_by(TILE) {
+            let c1 = (c0 + TILE).min(cols);
+            if col_step > cols {
+                // Column by column: the writes are `cols` apart, the closer.
+                for c in c0..c1 {
+                    let src = o + c * col_step;
                     for r in r0..r1 {
-                        let src = o + r * row_step;
-                        for (c, d) in (c0..c1).zip(&mut plane[r * cols + c0..r * cols + c1]) {
-                            *d = a[src + c * col_step];
-                        }
+                        band[(r - r0) * cols + c] = a[src + r * row_step];
+                    }
+                }
+            } else {
+                // Row by row: the reads are `col_step` apart, the closer.
+                for r in r0..r1 {
+                    let src = o + r * row_step;
+                    let dst = &mut band[(r - r0) * cols + c0..(r - r0) * cols + c1];
+                    for (c, d) in (c0..c1).zip(dst) {
+                        *d = a[src + c * col_step];
                     }
                 }
             }
         }
-    });
+    };
+    if n >= simd::PARALLEL_MIN {
+        super::crew::for_each(bands, copy_band);
+    } else {
+        bands.for_each(copy_band);
+    }
     out
 }
 
