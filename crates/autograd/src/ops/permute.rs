@@ -204,20 +204,26 @@ mod tests {
     /// shape, and each element read from where the permutation says.
     fn check_every_permutation(dims: &[usize], seed: u64) {
         let n = dims.len();
-        let x = randn(dims, seed);
-        let xv = x.to_f64_vec();
-        let xs = x.shape().strides();
-        for p in permutations(n) {
-            let y = x.permute(&p).unwrap();
-            let pd: Vec<usize> = p.iter().map(|&a| a as usize).collect();
-            let want_dims: Vec<usize> = pd.iter().map(|&a| dims[a]).collect();
-            assert_eq!(y.dims(), want_dims.as_slice());
-            let ys = y.shape().strides();
-            for (flat, &got) in y.to_f64_vec().iter().enumerate() {
-                let src: usize = (0..n)
-                    .map(|d| (flat / ys[d] % want_dims[d]) * xs[pd[d]])
-                    .sum();
-                assert_eq!(got, xv[src], "permutation {p:?}, element {flat}");
+        // f32 too: its whole tiles are transposed in registers where the CPU can.
+        for x in [
+            randn(dims, seed),
+            randn(dims, seed).to_dtype(crate::DType::F32),
+        ] {
+            let xv = x.to_f64_vec();
+            let xs = x.shape().strides();
+            for p in permutations(n) {
+                let y = x.permute(&p).unwrap();
+                let pd: Vec<usize> = p.iter().map(|&a| a as usize).collect();
+                let want_dims: Vec<usize> = pd.iter().map(|&a| dims[a]).collect();
+                assert_eq!(y.dims(), want_dims.as_slice());
+                let ys = y.shape().strides();
+                for (flat, &got) in y.to_f64_vec().iter().enumerate() {
+                    let src: usize = (0..n)
+                        .map(|d| (flat / ys[d] % want_dims[d]) * xs[pd[d]])
+                        .sum();
+                    let dtype = x.dtype();
+                    assert_eq!(got, xv[src], "{dtype:?}, permutation {p:?}, element {flat}");
+                }
             }
         }
     }

@@ -6,7 +6,7 @@
 
 use smallvec::SmallVec;
 
-use super::{Storage, Tensor, simd};
+use super::{Storage, Tensor, simd, transpose16};
 use crate::{Element, Error, Result, Shape};
 
 /// A scalar function `T -> T`, written once for both float types.
@@ -238,8 +238,14 @@ pub fn strided_copy(t: &Tensor, shape: &Shape, strides: &[usize]) -> Tensor {
     debug_assert_eq!(shape.ndim(), strides.len());
     let strides: Strides = strides.iter().copied().collect();
     match t.storage_ref() {
-        Storage::F32(x) => Tensor::from_kernel(strided_slice(x, shape, strides), shape.clone()),
-        Storage::F64(x) => Tensor::from_kernel(strided_slice(x, shape, strides), shape.clone()),
+        Storage::F32(x) => {
+            let copy = strided_slice(x, shape, strides, transpose16::transpose16);
+            Tensor::from_kernel(copy, shape.clone())
+        }
+        Storage::F64(x) => {
+            let copy = strided_slice(x, shape, strides, |_, _, _, _| false);
+            Tensor::from_kernel(copy, shape.clone())
+        }
     }
 }
 
@@ -390,7 +396,15 @@ fn broadcast_slice<T: Element>(a: &[T], a_shape: &Shape, out: &Shape) -> Vec<T> 
     result
 }
 
-fn strided_slice<T: Element>(a: &[T], shape: &Shape, strides: Strides) -> Vec<T> {
+/// `a` read through `strides` into a new row-major vector of `shape`. `block` copies a
+/// 16 x 16 block of a transpose faster where it can (as
+/// [`transpose16`](transpose16::transpose16)), returning false where it cannot.
+fn strided_slice<T: Element>(
+    a: &[T],
+    shape: &Shape,
+    strides: Strides,
+    block: impl Fn(&[T], usize, &mut [T], usize) -> bool + Sync,
+) -> Vec<T> {
     let n = shape.numel();
     let mut result = Vec::with_capacity(n);
     if n == 0 {
@@ -402,7 +416,7 @@ fn strided_slice<T: Element>(a: &[T], shape: &Shape, strides: Strides) -> Vec<T>
         && rows >= TILE
         && cols >= TILE
     {
-        return strided_tiles(a, &dims, &s, n);
+        return strided_tiles(a, &dims, &s, n, block);
     }
     let Some((&inner, outer)) = dims.split_last() else {
         result.push(a[0]);
@@ -424,6 +438,10 @@ fn strided_slice<T: Element>(a: &[T], shape: &Shape, strides: Strides) -> Vec<T>
 /// a `[256, 1024]` f32 transpose and an NCHW <-> NHWC permute; 64 was slower than no
 /// tiles, its 64 rows 4 KiB apart sharing cache sets).
 const TILE: usize = 16;
+const _: () = assert!(
+    TILE == transpose16::SIDE,
+    "a whole tile is one register block"
+);
 
 /// [`strided_slice`] where the innermost output dimension reads the input with a
 /// stride (a transpose): the last two dimensions copied in tiles of `TILE x TILE`, so
@@ -432,7 +450,13 @@ const TILE: usize = 16;
 /// set, which made the transpose back from `[1024, 256]` five times slower than the
 /// one there. A transpose of `[256, 1024]` f32 went from 0.47 to 0.13 ms. Large
 /// tensors are copied by the crew's threads, in bands of `TILE` rows.
-fn strided_tiles<T: Element>(a: &[T], dims: &[usize], s: &[usize], n: usize) -> Vec<T> {
+fn strided_tiles<T: Element>(
+    a: &[T],
+    dims: &[usize],
+    s: &[usize],
+    n: usize,
+    block: impl Fn(&[T], usize, &mut [T], usize) -> bool + Sync,
+) -> Vec<T> {
     let k = dims.len();
     let (rows, cols) = (dims[k - 2], dims[k - 1]);
     let (row_step, col_step) = (s[k - 2], s[k - 1]);
@@ -453,6 +477,19 @@ fn strided_tiles<T: Element>(a: &[T], dims: &[usize], s: &[usize], n: usize) -> 
         let r1 = r0 + band.len() / cols;
         for c0 in (0..cols).step_by(TILE) {
             let c1 = (c0 + TILE).min(cols);
+            // A whole tile whose columns are contiguous runs of the input: in registers.
+            if row_step == 1
+                && r1 - r0 == TILE
+                && c1 - c0 == TILE
+                && block(
+                    &a[o + c0 * col_step + r0..],
+                    col_step,
+                    &mut band[c0..],
+                    cols,
+                )
+            {
+                continue;
+            }
             if col_step > cols {
                 // Column by column: the writes are `cols` apart, the closer.
                 for c in c0..c1 {

@@ -14,6 +14,7 @@ pub(crate) mod kernel;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod simd;
+mod transpose16;
 
 #[doc(hidden)]
 pub use buf::Buf;
