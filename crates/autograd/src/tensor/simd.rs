@@ -70,6 +70,14 @@ pub(crate) trait Unary<T = f32>: Copy + Send + Sync {
         let _ = started;
         self.eval(x)
     }
+    /// Redoes, more precisely, the first stages of a block's elements that need it:
+    /// called after `start` over a block, before `finish` (for an activation whose
+    /// cheap first stage is not precise enough everywhere, `Lanes::REFINES`). The
+    /// default does nothing.
+    #[inline(always)]
+    fn refine(self, x: &[T], started: &mut [f64]) {
+        let _ = (x, started);
+    }
 }
 
 /// `(A, B) -> A`, one element; both f32 unless said otherwise (the second operand an
@@ -88,6 +96,10 @@ pub(crate) trait Binary<B = f32, A = f32>: Copy + Send + Sync {
         let _ = started;
         self.eval(a, b)
     }
+    #[inline(always)]
+    fn refine(self, a: &[A], b: &[B], started: &mut [f64]) {
+        let _ = (a, b, started);
+    }
 }
 
 /// `f32 -> (f32, f64)`, one element: two results of one evaluation. Staged as
@@ -104,6 +116,10 @@ pub(crate) trait Pair: Copy + Send + Sync {
     fn finish(self, x: f32, started: f64) -> (f32, f64) {
         let _ = started;
         self.eval(x)
+    }
+    #[inline(always)]
+    fn refine(self, x: &[f32], started: &mut [f64]) {
+        let _ = (x, started);
     }
 }
 
@@ -388,6 +404,7 @@ macro_rules! loops {
                     for (s, &v) in started.iter_mut().zip(x) {
                         *s = k.start(v);
                     }
+                    k.refine(x, &mut started[..x.len()]);
                     for ((o, &v), &s) in dst.iter_mut().zip(x).zip(&started) {
                         o.write(k.finish(v, s));
                     }
@@ -416,6 +433,7 @@ macro_rules! loops {
                     for ((s, &u), &v) in started.iter_mut().zip(a).zip(b) {
                         *s = k.start(u, v);
                     }
+                    k.refine(a, b, &mut started[..a.len().min(b.len())]);
                     for (((o, &u), &v), &s) in dst.iter_mut().zip(a).zip(b).zip(&started) {
                         o.write(k.finish(u, v, s));
                     }
@@ -439,6 +457,7 @@ macro_rules! loops {
                     for ((s, &u), &v) in started.iter_mut().zip(a.iter()).zip(b) {
                         *s = k.start(u, v);
                     }
+                    k.refine(a, b, &mut started[..a.len().min(b.len())]);
                     for ((u, &v), &s) in a.iter_mut().zip(b).zip(&started) {
                         *u = k.finish(*u, v, s);
                     }
@@ -467,6 +486,7 @@ macro_rules! loops {
                     for (s, &v) in started.iter_mut().zip(x) {
                         *s = k.start(v);
                     }
+                    k.refine(x, &mut started[..x.len()]);
                     for (((o, p), &v), &s) in a.iter_mut().zip(b.iter_mut()).zip(x).zip(&started) {
                         let (first, second) = k.finish(v, s);
                         o.write(first);
@@ -593,6 +613,7 @@ mod avx512 {
                 for (s, &u) in started.iter_mut().zip(v) {
                     *s = k.start(u);
                 }
+                k.refine(v, &mut started[..v.len()]);
             }
             for (((o, p), v), st) in o
                 .chunks_exact_mut(LANES)

@@ -157,6 +157,10 @@ impl<L: Lanes, T: LaneFloat> simd::Unary<T> for LaneValue<L> {
     fn finish(self, x: T, first: f64) -> T {
         T::narrow(self.0.value_and_slope_after(x.widen(), first).0)
     }
+    #[inline(always)]
+    fn refine(self, x: &[T], started: &mut [f64]) {
+        lanes::refine_block(self.0, x, T::widen, started);
+    }
 }
 
 /// `f'(x)` of a [`Lanes`] kernel (rounded to f32 on an f32 tensor).
@@ -175,6 +179,10 @@ impl<L: Lanes, T: LaneFloat> simd::Unary<T> for LaneSlope<L> {
     #[inline(always)]
     fn finish(self, x: T, first: f64) -> T {
         T::narrow(self.0.value_and_slope_after(x.widen(), first).1)
+    }
+    #[inline(always)]
+    fn refine(self, x: &[T], started: &mut [f64]) {
+        lanes::refine_block(self.0, x, T::widen, started);
     }
 }
 
@@ -208,6 +216,10 @@ impl<L: Lanes, T: LaneFloat> simd::Binary<T, T> for LaneGrad<L> {
     fn finish(self, g: T, x: T, first: f64) -> T {
         T::narrow(g.widen() * self.0.value_and_slope_after(x.widen(), first).1)
     }
+    #[inline(always)]
+    fn refine(self, _g: &[T], x: &[T], started: &mut [f64]) {
+        lanes::refine_block(self.0, x, T::widen, started);
+    }
 }
 
 /// `f(x)` and `f'(x)` of a [`Lanes`] kernel from one evaluation, the value rounded to
@@ -229,6 +241,10 @@ impl<L: Lanes> simd::Pair for LaneValueAndSlope<L> {
     fn finish(self, x: f32, first: f64) -> (f32, f64) {
         let (value, slope) = self.0.value_and_slope_after(x as f64, first);
         (value as f32, slope)
+    }
+    #[inline(always)]
+    fn refine(self, x: &[f32], started: &mut [f64]) {
+        lanes::refine_block(self.0, x, f64::from, started);
     }
 }
 
