@@ -838,12 +838,10 @@ pub(crate) fn top_index_of_row<T: Element>(row: &[T]) -> usize {
 }
 
 /// The length of the rows along `axis` that softmax's and log-softmax's fused gradients
-/// walk: `Some` when nothing after the axis but dimensions of 1 (the rows are
-/// contiguous), the axis is not empty and the gradient `g` has `y`'s shape.
+/// walk: the forward passes' [`contiguous_row_length`](rows::contiguous_row_length),
+/// when the gradient `g` has `y`'s shape.
 pub(crate) fn row_length(y: &Tensor, g: &Tensor, axis: usize) -> Option<usize> {
-    let n = *y.dims().get(axis)?;
-    let contiguous = y.dims()[axis + 1..].iter().all(|&d| d == 1);
-    (contiguous && n > 0 && g.shape() == y.shape()).then_some(n)
+    rows::contiguous_row_length(y, axis).filter(|_| g.shape() == y.shape())
 }
 
 /// The first index `k < len` whose value is greater than every earlier one's (the

@@ -6,7 +6,8 @@
 //! normalisation), each allocating its result. Row by row, a row stays in L1 between
 //! its steps and nothing but the output is allocated. Each row kernel performs the
 //! composition's operations in its order, on the same values, so the two give the same
-//! bits (tested in each op's file).
+//! bits (tested below). The fused gradients walk the same rows
+//! ([`contiguous_row_length`]).
 
 use std::mem::MaybeUninit;
 
