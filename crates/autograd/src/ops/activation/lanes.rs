@@ -493,16 +493,19 @@ mod tests {
         ] {
             xs.extend([v, -v]);
         }
-        // Every 16th f32 within 0.03 of silu's slope root (-1.27846), about 31,000:
-        // its refinement band (0.02) and the band's edges, in order, so that whole
-        // blocks fall inside and outside it; and the five f32 nearest the root.
-        let mut x = -1.30846f32;
-        while x < -1.24846 {
-            xs.push(x);
-            x = f32::from_bits(x.to_bits() - 16);
+        // Every 16th f32 within 0.03 of silu's and gelu_tanh's slope roots, about
+        // 31,000 and 18,000: their refinement bands (0.005 each side) and the bands'
+        // edges, in order, so that whole blocks fall inside and outside them; and the
+        // five f32 nearest each root.
+        for root in [-1.278_464_5f32, -0.752_461_4] {
+            let mut x = root - 0.03;
+            while x < root + 0.03 {
+                xs.push(x);
+                x = f32::from_bits(x.to_bits() - 16);
+            }
+            let nearest = root.to_bits();
+            xs.extend((nearest - 2..=nearest + 2).map(f32::from_bits));
         }
-        let root = (-1.278_464_5f32).to_bits();
-        xs.extend((root - 2..=root + 2).map(f32::from_bits));
         let n = xs.len();
         let gs: Vec<f32> = Tensor::randn([n], DType::F32, 8)
             .to_vec()
