@@ -72,7 +72,7 @@ pub(crate) trait Unary<T = f32>: Copy + Send + Sync {
     }
     /// Redoes, more precisely, the first stages of a block's elements that need it:
     /// called after `start` over a block, before `finish` (for an activation whose
-    /// cheap first stage is not precise enough everywhere, `Lanes::REFINES`). The
+    /// cheap first stage is not precise enough everywhere, `Lanes::REFINE_NEAR`). The
     /// default does nothing.
     #[inline(always)]
     fn refine(self, x: &[T], started: &mut [f64]) {

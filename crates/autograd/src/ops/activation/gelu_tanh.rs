@@ -97,7 +97,6 @@ fn z_of(x: f64) -> f64 {
     x * (A.0 + B.0 * (x * x))
 }
 
-/// The f32 path, in f64 lanes (see [`Lanes`]).
 /// The root of the slope `sigma(z) + x sigma'(z) z'` (bisection on the precise lanes).
 const SLOPE_ROOT: f64 = -0.752_461_422_071_016_4;
 
@@ -106,22 +105,18 @@ const SLOPE_ROOT: f64 = -0.752_461_422_071_016_4;
 /// cheap slope is within 0.0036 f32 ulps of the precise one (0.0085 outside 0.001).
 const SLOPE_ROOT_BAND: f64 = 0.005;
 
+/// The f32 path, in f64 lanes (see [`Lanes`]).
 impl Lanes for GeluTanh {
     const STAGED: bool = true;
 
     /// `e^-|z|` for `z = x (A + B x^2)` (about `1e-10` relative), refined to a few f64
-    /// ulps near the slope's root, where the sum cancels (see [`Lanes::REFINES`]).
+    /// ulps near the slope's root, where the sum cancels (see [`Lanes::REFINE_NEAR`]).
     #[inline(always)]
     fn first_stage(self, x: f64) -> f64 {
         lanes::exp_neg_abs(z_of(x))
     }
 
-    const REFINES: bool = true;
-
-    #[inline(always)]
-    fn refines(self, x: f64) -> bool {
-        (x - SLOPE_ROOT).abs() < SLOPE_ROOT_BAND
-    }
+    const REFINE_NEAR: Option<(f64, f64)> = Some((SLOPE_ROOT, SLOPE_ROOT_BAND));
 
     #[inline(always)]
     fn refined_first_stage(self, x: f64) -> f64 {

@@ -61,7 +61,7 @@ pub trait Lanes: Copy + Send + Sync + 'static {
     /// and every path gets the same bits.
     #[inline(always)]
     fn value_and_slope(self, x: f64) -> (f64, f64) {
-        let first = if Self::REFINES && self.refines(x) {
+        let first = if Self::REFINE_NEAR.is_some_and(|band| in_band(x, band)) {
             self.refined_first_stage(x)
         } else {
             self.first_stage(x)
@@ -113,26 +113,18 @@ pub trait Lanes: Copy + Send + Sync + 'static {
         0.0
     }
 
-    /// Whether a staged kernel's cheap [`first_stage`](Lanes::first_stage) must be
-    /// replaced by [`refined_first_stage`](Lanes::refined_first_stage) where
-    /// [`refines`](Lanes::refines) says so: where the second stage cancels (silu's slope
-    /// near its root), the cheap exponential's `1e-10` is magnified past an f32 ulp,
-    /// and only there. The loops run the first stage over a block, then, if any
-    /// element of the block needs it, the refined one for those elements: so every
-    /// element pays for a comparison and only a few for the precise exponential. The
-    /// default is false.
-    const REFINES: bool = false;
+    /// Where a staged kernel's cheap [`first_stage`](Lanes::first_stage) must be
+    /// replaced by [`refined_first_stage`](Lanes::refined_first_stage): `Some((root,
+    /// half_width))` for the inputs with `|x - root| < half_width`. There the second
+    /// stage cancels (silu's slope near its root), and the cheap exponential's `1e-10`
+    /// is magnified past an f32 ulp; only there. The loops run the first stage over a
+    /// block, then the refined one for the elements in the band, eight at a time
+    /// (`refine_block`): every element pays for a comparison and only a few for the
+    /// precise exponential. The default is `None`.
+    const REFINE_NEAR: Option<(f64, f64)> = None;
 
-    /// Whether `x` needs the refined first stage (only asked when
-    /// [`REFINES`](Lanes::REFINES)).
-    #[inline(always)]
-    fn refines(self, x: f64) -> bool {
-        let _ = x;
-        false
-    }
-
-    /// The first stage, precise enough for the second stage at every `x` that
-    /// [`refines`](Lanes::refines).
+    /// The first stage, precise enough for the second stage at every `x` in the band
+    /// of [`REFINE_NEAR`](Lanes::REFINE_NEAR).
     #[inline(always)]
     fn refined_first_stage(self, x: f64) -> f64 {
         self.first_stage(x)
@@ -155,9 +147,9 @@ pub(crate) fn refine_block<L: Lanes, T: Copy>(
     widen: impl Fn(T) -> f64,
     started: &mut [f64],
 ) {
-    if !L::REFINES {
+    let Some(band) = L::REFINE_NEAR else {
         return;
-    }
+    };
     let mut groups = xs.chunks_exact(8);
     let mut outs = started.chunks_exact_mut(8);
     for (xs, started) in (&mut groups).zip(&mut outs) {
@@ -165,19 +157,25 @@ pub(crate) fn refine_block<L: Lanes, T: Copy>(
         if let (Ok(xs), Ok(started)) = (<&[T; 8]>::try_from(xs), <&mut [f64; 8]>::try_from(started))
         {
             let x: [f64; 8] = std::array::from_fn(|i| widen(xs[i]));
-            if x.iter().fold(false, |any, &x| any | l.refines(x)) {
+            if x.iter().fold(false, |any, &x| any | in_band(x, band)) {
                 for (s, &x) in started.iter_mut().zip(&x) {
                     let refined = l.refined_first_stage(x);
-                    *s = if l.refines(x) { refined } else { *s };
+                    *s = if in_band(x, band) { refined } else { *s };
                 }
             }
         }
     }
     for (s, &x) in outs.into_remainder().iter_mut().zip(groups.remainder()) {
-        if l.refines(widen(x)) {
+        if in_band(widen(x), band) {
             *s = l.refined_first_stage(widen(x));
         }
     }
+}
+
+/// Whether `x` lies in the band `(root, half_width)` of [`Lanes::REFINE_NEAR`].
+#[inline(always)]
+fn in_band(x: f64, (root, half_width): (f64, f64)) -> bool {
+    (x - root).abs() < half_width
 }
 
 /// The `Lanes` of a kernel without a vectorised path (never evaluated: the default

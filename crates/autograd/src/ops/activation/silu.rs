@@ -69,18 +69,13 @@ impl Lanes for Silu {
     const STAGED: bool = true;
 
     /// `e^-|x|` (about `1e-10` relative), refined to a few f64 ulps near the slope's
-    /// root, where `sigma + x sigma'` cancels (see [`Lanes::REFINES`]).
+    /// root, where `sigma + x sigma'` cancels (see [`Lanes::REFINE_NEAR`]).
     #[inline(always)]
     fn first_stage(self, x: f64) -> f64 {
         lanes::exp_neg_abs(x)
     }
 
-    const REFINES: bool = true;
-
-    #[inline(always)]
-    fn refines(self, x: f64) -> bool {
-        (x - SLOPE_ROOT).abs() < SLOPE_ROOT_BAND
-    }
+    const REFINE_NEAR: Option<(f64, f64)> = Some((SLOPE_ROOT, SLOPE_ROOT_BAND));
 
     #[inline(always)]
     fn refined_first_stage(self, x: f64) -> f64 {
