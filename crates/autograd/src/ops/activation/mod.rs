@@ -809,21 +809,44 @@ pub(crate) fn top_mask(y: &Tensor, axis: usize) -> Result<Tensor> {
 fn top_mask_slice<T: Element>(values: &[T], len: usize, inner: usize) -> Vec<T> {
     let mut mask = vec![T::zero(); values.len()];
     for start in (0..values.len()).step_by((len * inner).max(1)) {
+        let block = values.get(start..start + len * inner).unwrap_or_default();
+        let mask = &mut mask[start..start + block.len()];
         if inner == 1 {
-            let row = values.get(start..start + len).unwrap_or_default();
-            if let Some(m) = mask.get_mut(start + top_index_of_row(row)) {
+            if let Some(m) = mask.get_mut(top_index_of_row(block)) {
                 *m = T::one();
             }
-            continue;
-        }
-        for i in 0..inner {
-            let at = |a: usize| start + a * inner + i;
-            if let Some(m) = mask.get_mut(at(top_index(len, |a| values.get(at(a)).copied()))) {
-                *m = T::one();
+        } else {
+            for (i, top) in top_indices_of_columns(block, inner).into_iter().enumerate() {
+                if let Some(m) = mask.get_mut(top * inner + i) {
+                    *m = T::one();
+                }
             }
         }
     }
     mask
+}
+
+/// [`top_index`] of every column of a row-major `[len, inner]` block, walking it row
+/// by row with each column's best value so far (vectorised across the columns): a
+/// column walked on its own strides `inner` elements per step, and took a third of a
+/// column softmax's forward and backward pass. An entry wins where it is greater than
+/// the best so far, as in [`top_index`], so the same indices (a NaN never wins, except
+/// at 0).
+fn top_indices_of_columns<T: Element>(block: &[T], inner: usize) -> Vec<usize> {
+    let mut rows = block.chunks_exact(inner);
+    let Some(first) = rows.next() else {
+        return Vec::new();
+    };
+    let mut best = first.to_vec();
+    let mut index = vec![0usize; inner];
+    for (a, row) in rows.enumerate() {
+        for ((b, k), &x) in best.iter_mut().zip(index.iter_mut()).zip(row) {
+            let wins = x > *b;
+            *b = if wins { x } else { *b };
+            *k = if wins { a + 1 } else { *k };
+        }
+    }
+    index
 }
 
 /// [`top_index`] of a contiguous row, in two vectorised passes: the largest value
@@ -860,6 +883,41 @@ pub(crate) fn top_index<T: Element>(len: usize, value: impl Fn(usize) -> Option<
 
 #[cfg(test)]
 mod tests {
+    /// The columns' top indices, walked row by row, are [`top_index`]'s per column: ties
+    /// (the first wins), NaN at the start (it stays) and later (it never wins),
+    /// infinities, signed zeros.
+    #[test]
+    fn top_indices_of_columns_are_top_index_per_column() {
+        let pool = [
+            0.0,
+            -0.0,
+            1.0,
+            1.0,
+            -2.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            3.5,
+        ];
+        let mut state = 7u64;
+        let mut pick = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            pool[(state >> 33) as usize % pool.len()]
+        };
+        for (len, inner) in [(1, 5), (2, 3), (7, 17), (64, 33), (5, 1)] {
+            let block: Vec<f64> = (0..len * inner).map(|_| pick()).collect();
+            let got = super::top_indices_of_columns(&block, inner);
+            for (i, &g) in got.iter().enumerate() {
+                let want = super::top_index(len, |a| block.get(a * inner + i).copied());
+                assert_eq!(g, want, "column {i} of [{len}, {inner}]");
+            }
+            let as_f32: Vec<f32> = block.iter().map(|&x| x as f32).collect();
+            assert_eq!(super::top_indices_of_columns(&as_f32, inner), got);
+        }
+    }
+
     use super::*;
     use crate::DType;
 
