@@ -826,12 +826,11 @@ fn top_mask_slice<T: Element>(values: &[T], len: usize, inner: usize) -> Vec<T> 
     mask
 }
 
-/// [`top_index`] of every column of a row-major `[len, inner]` block, walking it row
-/// by row with each column's best value so far (vectorised across the columns): a
-/// column walked on its own strides `inner` elements per step, and took a third of a
-/// column softmax's forward and backward pass. An entry wins where it is greater than
-/// the best so far, as in [`top_index`], so the same indices (a NaN never wins, except
-/// at 0).
+/// The top index of every column of a row-major `[len, inner]` block: the first
+/// entry greater than every earlier one (the first maximum; a NaN never wins, except
+/// at 0). Walked row by row with each column's best value so far, vectorised across
+/// the columns: a column walked on its own strides `inner` elements per step, and
+/// took a third of a column softmax's forward and backward pass.
 fn top_indices_of_columns<T: Element>(block: &[T], inner: usize) -> Vec<usize> {
     let mut rows = block.chunks_exact(inner);
     let Some(first) = rows.next() else {
@@ -849,9 +848,10 @@ fn top_indices_of_columns<T: Element>(block: &[T], inner: usize) -> Vec<usize> {
     index
 }
 
-/// [`top_index`] of a contiguous row, in two vectorised passes: the largest value
-/// (NaN ignored), then the first entry equal to it. The same index: the first maximum,
-/// or 0 when the row starts with NaN (nothing compares greater than it).
+/// The top index of a contiguous row (the first entry greater than every earlier one),
+/// in two vectorised passes: the largest value (NaN ignored), then the first entry
+/// equal to it. The same index: the first maximum, or 0 when the row starts with NaN
+/// (nothing compares greater than it).
 pub(crate) fn top_index_of_row<T: Element>(row: &[T]) -> usize {
     if row.first().is_none_or(|x| x.is_nan()) {
         return 0;
@@ -867,22 +867,20 @@ pub(crate) fn row_length(y: &Tensor, g: &Tensor, axis: usize) -> Option<usize> {
     rows::contiguous_row_length(y, axis).filter(|_| g.shape() == y.shape())
 }
 
-/// The first index `k < len` whose value is greater than every earlier one's (the
-/// first maximum; a NaN never wins, except at 0).
-#[inline]
-pub(crate) fn top_index<T: Element>(len: usize, value: impl Fn(usize) -> Option<T>) -> usize {
-    // The winner is kept by a mask, not a branch: which entry wins is data, and a
-    // branch on it mispredicts on noisy rows (a fifth of log-softmax's time).
-    let mut best = 0usize;
-    for a in 1..len {
-        let mask = usize::from(value(a) > value(best)).wrapping_neg();
-        best = (a & mask) | (best & !mask);
-    }
-    best
-}
-
 #[cfg(test)]
 mod tests {
+    /// The top index by its definition: the first entry greater than every earlier
+    /// one (a NaN never wins, except at 0).
+    fn top_index<T: Element>(len: usize, value: impl Fn(usize) -> Option<T>) -> usize {
+        let mut best = 0;
+        for a in 1..len {
+            if value(a) > value(best) {
+                best = a;
+            }
+        }
+        best
+    }
+
     /// The columns' top indices, walked row by row, are [`top_index`]'s per column: ties
     /// (the first wins), NaN at the start (it stays) and later (it never wins),
     /// infinities, signed zeros.
@@ -910,7 +908,7 @@ mod tests {
             let block: Vec<f64> = (0..len * inner).map(|_| pick()).collect();
             let got = super::top_indices_of_columns(&block, inner);
             for (i, &g) in got.iter().enumerate() {
-                let want = super::top_index(len, |a| block.get(a * inner + i).copied());
+                let want = top_index(len, |a| block.get(a * inner + i).copied());
                 assert_eq!(g, want, "column {i} of [{len}, {inner}]");
             }
             let as_f32: Vec<f32> = block.iter().map(|&x| x as f32).collect();
