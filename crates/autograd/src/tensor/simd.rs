@@ -151,9 +151,10 @@ pub(crate) fn zip_assign_f64<K: Binary<f64, f64>>(a: &mut [f64], b: &[f64], k: K
     zip_assign_on_caller(a, b, k)
 }
 
-/// `a := k(a, b)` elementwise over two slices of one length, of either float type, on
-/// the calling thread (a row of a softmax: short, in L1).
-pub(crate) fn zip_assign_on_caller<T: Element, K: Binary<T, T>>(a: &mut [T], b: &[T], k: K) {
+/// `a := k(a, b)` elementwise over two slices of one length, on the calling thread (a
+/// row of a softmax: short, in L1). `a` may hold pairs (a column's best value and its
+/// row, for the softmax's top mask).
+pub(crate) fn zip_assign_on_caller<A: Copy, B: Copy, K: Binary<B, A>>(a: &mut [A], b: &[B], k: K) {
     debug_assert_eq!(a.len(), b.len());
     zip_assign_chunk(k, a, b)
 }

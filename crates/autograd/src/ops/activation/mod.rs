@@ -832,20 +832,82 @@ fn top_mask_slice<T: Element>(values: &[T], len: usize, inner: usize) -> Vec<T> 
 /// the columns: a column walked on its own strides `inner` elements per step, and
 /// took a third of a column softmax's forward and backward pass.
 fn top_indices_of_columns<T: Element>(block: &[T], inner: usize) -> Vec<usize> {
-    let mut rows = block.chunks_exact(inner);
+    // Row numbers held in T while T counts them exactly (f32 to 2^24): the walk is then
+    // selects of one width, which vectorise (with usize row numbers beside f32 values
+    // it compiled to branches).
+    let exact_up_to: usize = if std::mem::size_of::<T>() == 4 {
+        1 << 24
+    } else {
+        1 << 53
+    };
+    top_indices_with_rows_in_t_up_to(block, inner, exact_up_to)
+}
+
+/// [`top_indices_of_columns`], with row numbers held in `T` for blocks of at most
+/// `exact_up_to` rows and in usize beyond.
+fn top_indices_with_rows_in_t_up_to<T: Element>(
+    block: &[T],
+    inner: usize,
+    exact_up_to: usize,
+) -> Vec<usize> {
+    let rows = block.len() / inner.max(1);
+    if rows <= exact_up_to {
+        walk_columns_in_t(block, inner)
+    } else {
+        walk_columns_in_usize(block, inner)
+    }
+}
+
+/// [`top_indices_of_columns`] with row numbers held in `T` (exact for the block's
+/// rows): each column's best value so far and its row, as pairs, updated row by row
+/// by the SIMD loops.
+fn walk_columns_in_t<T: Element>(block: &[T], inner: usize) -> Vec<usize> {
+    let mut rows = block.chunks_exact(inner.max(1));
+    let Some(first) = rows.next() else {
+        return Vec::new();
+    };
+    let mut best: Vec<(T, T)> = first.iter().map(|&x| (x, T::zero())).collect();
+    for (a, row) in rows.enumerate() {
+        let row_number = T::of((a + 1) as f64);
+        simd::zip_assign_on_caller(&mut best, row, TakeGreater { row_number });
+    }
+    best.into_iter().map(|(_, a)| a.f64() as usize).collect()
+}
+
+/// `(best, row) := (x, row_number)` where `x > best`: a column's first maximum.
+#[derive(Clone, Copy)]
+struct TakeGreater<T> {
+    row_number: T,
+}
+
+impl<T: Element> simd::Binary<T, (T, T)> for TakeGreater<T> {
+    #[inline(always)]
+    fn eval(self, (best, row): (T, T), x: T) -> (T, T) {
+        if x > best {
+            (x, self.row_number)
+        } else {
+            (best, row)
+        }
+    }
+}
+
+/// [`top_indices_of_columns`] with usize row numbers (blocks too long for `T` to
+/// count their rows).
+fn walk_columns_in_usize<T: Element>(block: &[T], inner: usize) -> Vec<usize> {
+    let mut rows = block.chunks_exact(inner.max(1));
     let Some(first) = rows.next() else {
         return Vec::new();
     };
     let mut best = first.to_vec();
-    let mut index = vec![0usize; inner];
+    let mut top = vec![0; inner];
     for (a, row) in rows.enumerate() {
-        for ((b, k), &x) in best.iter_mut().zip(index.iter_mut()).zip(row) {
-            let wins = x > *b;
-            *b = if wins { x } else { *b };
-            *k = if wins { a + 1 } else { *k };
+        for ((b, k), &x) in best.iter_mut().zip(top.iter_mut()).zip(row) {
+            if x > *b {
+                (*b, *k) = (x, a + 1);
+            }
         }
     }
-    index
+    top
 }
 
 /// The top index of a contiguous row (the first entry greater than every earlier one),
@@ -907,6 +969,11 @@ mod tests {
         for (len, inner) in [(1, 5), (2, 3), (7, 17), (64, 33), (5, 1)] {
             let block: Vec<f64> = (0..len * inner).map(|_| pick()).collect();
             let got = super::top_indices_of_columns(&block, inner);
+            // Row numbers in usize (blocks beyond 2^24 rows in f32) give the same.
+            assert_eq!(
+                super::top_indices_with_rows_in_t_up_to(&block, inner, 0),
+                got
+            );
             for (i, &g) in got.iter().enumerate() {
                 let want = top_index(len, |a| block.get(a * inner + i).copied());
                 assert_eq!(g, want, "column {i} of [{len}, {inner}]");
