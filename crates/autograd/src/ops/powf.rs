@@ -162,7 +162,7 @@ struct PowerGradient<K> {
     p: f64,
 }
 
-impl<K: UnaryFn> BinaryFn for PowerGradient<K> {
+impl<K: UnaryFn + Send + Sync> BinaryFn for PowerGradient<K> {
     #[inline(always)]
     fn eval<T: Element>(self, g: T, x: T) -> T {
         g * (self.power_less_one.eval(x) * T::of(self.p))

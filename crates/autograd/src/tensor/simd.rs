@@ -230,9 +230,24 @@ fn assume_written<T>(v: &mut Vec<T>, n: usize) {
     unsafe { v.set_len(n) };
 }
 
+/// `dst[i] = k(x[i])` on the calling thread, through the widest loops the CPU has.
+pub(crate) fn map_into<T: Copy, K: Unary<T>>(k: K, x: &[T], dst: &mut [MaybeUninit<T>]) {
+    map_here(k, x, dst)
+}
+
+/// `dst[i] = k(a[i], b[i])` on the calling thread, through the widest loops the CPU has.
+pub(crate) fn zip_into<T: Copy, K: Binary<T, T>>(
+    k: K,
+    a: &[T],
+    b: &[T],
+    dst: &mut [MaybeUninit<T>],
+) {
+    zip_here(k, a, b, dst)
+}
+
 /// A vector of `n` elements, all written by `write` on the calling thread (a buffer
 /// from the pool when one fits).
-fn fill_here<T: Element>(n: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
+pub(crate) fn fill_here<T: Element>(n: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
     let mut out: Vec<T> = super::pool::take(n);
     write(&mut out.spare_capacity_mut()[..n]);
     assume_written(&mut out, n);
