@@ -2,7 +2,8 @@
 //!
 //! A kernel is a small `Copy` struct with a method generic over [`Element`], so each
 //! formula is written once and monomorphised for `f32` and `f64`; the loops over
-//! contiguous slices are simple enough for LLVM to vectorise.
+//! contiguous slices are those of [`simd`], compiled for the widest vectors the CPU
+//! has (the crate itself targets the x86-64 baseline, SSE2).
 
 use std::mem::MaybeUninit;
 
