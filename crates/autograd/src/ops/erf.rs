@@ -14,6 +14,8 @@ pub struct Erf;
 #[derive(Clone, Copy)]
 struct ErfFn;
 impl UnaryFn for ErfFn {
+    const CALLS: bool = true;
+
     #[inline(always)]
     fn eval<T: Element>(self, x: T) -> T {
         x.erf()

@@ -18,6 +18,8 @@ pub struct Exp;
 #[derive(Clone, Copy)]
 struct ExpFn;
 impl UnaryFn for ExpFn {
+    const CALLS: bool = true;
+
     #[inline(always)]
     fn eval<T: Element>(self, x: T) -> T {
         x.exp()

@@ -12,6 +12,8 @@ pub struct Log;
 #[derive(Clone, Copy)]
 struct LnFn;
 impl UnaryFn for LnFn {
+    const CALLS: bool = true;
+
     #[inline(always)]
     fn eval<T: Element>(self, x: T) -> T {
         x.ln()

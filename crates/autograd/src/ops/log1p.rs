@@ -27,6 +27,8 @@ pub struct Log1p;
 #[derive(Clone, Copy)]
 struct Ln1pFn;
 impl UnaryFn for Ln1pFn {
+    const CALLS: bool = true;
+
     #[inline(always)]
     fn eval<T: Element>(self, x: T) -> T {
         x.ln_1p()

@@ -149,6 +149,8 @@ impl UnaryFn for IntegerPower {
 #[derive(Clone, Copy)]
 struct RealPower(f64);
 impl UnaryFn for RealPower {
+    const CALLS: bool = true;
+
     #[inline(always)]
     fn eval<T: Element>(self, x: T) -> T {
         x.powf(T::of(self.0))
@@ -163,6 +165,8 @@ struct PowerGradient<K> {
 }
 
 impl<K: UnaryFn + Send + Sync> BinaryFn for PowerGradient<K> {
+    const CALLS: bool = K::CALLS;
+
     #[inline(always)]
     fn eval<T: Element>(self, g: T, x: T) -> T {
         g * (self.power_less_one.eval(x) * T::of(self.p))

@@ -102,6 +102,12 @@ pub(crate) trait Binary<B = f32, A = f32>: Copy + Send + Sync {
     }
 }
 
+/// `(T, T, T) -> T`, one element (the fused gradients of the scalar activations,
+/// `g f'(x, y)`, and `where`). Not staged.
+pub(crate) trait Ternary<T>: Copy + Send + Sync {
+    fn eval(self, a: T, b: T, c: T) -> T;
+}
+
 /// `f32 -> (f32, f64)`, one element: two results of one evaluation. Staged as
 /// [`Unary`].
 pub(crate) trait Pair: Copy + Send + Sync {
@@ -381,6 +387,41 @@ fn zip_assign_chunk<A: Copy, B: Copy, K: Binary<B, A>>(k: K, a: &mut [A], b: &[B
     dispatch!(zip_assign(k, a, b))
 }
 
+/// `a[i] = k(a[i])` on the calling thread, through the widest loops the CPU has.
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
+pub(crate) fn map_assign<T: Copy, K: Unary<T>>(k: K, a: &mut [T]) {
+    dispatch!(map_assign(k, a))
+}
+
+/// `dst[i] = k(a[i], b[i], c[i])` on the calling thread, through the widest loops the
+/// CPU has.
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
+pub(crate) fn zip3_into<T: Copy, K: Ternary<T>>(
+    k: K,
+    a: &[T],
+    b: &[T],
+    c: &[T],
+    dst: &mut [MaybeUninit<T>],
+) {
+    dispatch!(zip3(k, a, b, c, dst))
+}
+
+/// `a[i] = k(a[i], b[i], c[i])` on the calling thread, through the widest loops the
+/// CPU has.
+#[expect(
+    unsafe_code,
+    reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
+)]
+pub(crate) fn zip3_assign<T: Copy, K: Ternary<T>>(k: K, a: &mut [T], b: &[T], c: &[T]) {
+    dispatch!(zip3_assign(k, a, b, c))
+}
+
 #[expect(
     unsafe_code,
     reason = "calls the #[target_feature] copy of the loop after checking the CPU has the feature"
@@ -406,7 +447,7 @@ macro_rules! loops {
     ($(#[$attr:meta])* ; $($unsafety:tt)?) => {
         use std::mem::MaybeUninit;
 
-        use super::{Binary, Pair, Unary};
+        use super::{Binary, Pair, Ternary, Unary};
 
         $(#[$attr])*
         pub(super) $($unsafety)? fn map<T: Copy, K: Unary<T>>(
@@ -482,6 +523,38 @@ macro_rules! loops {
             }
             for (u, &v) in a.iter_mut().zip(b) {
                 *u = k.eval(*u, v);
+            }
+        }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn map_assign<T: Copy, K: Unary<T>>(k: K, a: &mut [T]) {
+            for u in a.iter_mut() {
+                *u = k.eval(*u);
+            }
+        }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn zip3<T: Copy, K: Ternary<T>>(
+            k: K,
+            a: &[T],
+            b: &[T],
+            c: &[T],
+            dst: &mut [MaybeUninit<T>],
+        ) {
+            for (((o, &u), &v), &w) in dst.iter_mut().zip(a).zip(b).zip(c) {
+                o.write(k.eval(u, v, w));
+            }
+        }
+
+        $(#[$attr])*
+        pub(super) $($unsafety)? fn zip3_assign<T: Copy, K: Ternary<T>>(
+            k: K,
+            a: &mut [T],
+            b: &[T],
+            c: &[T],
+        ) {
+            for ((u, &v), &w) in a.iter_mut().zip(b).zip(c) {
+                *u = k.eval(*u, v, w);
             }
         }
 

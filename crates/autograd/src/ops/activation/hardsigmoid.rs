@@ -12,6 +12,8 @@ use crate::{Element, Result, Tensor, Var};
 pub struct Hardsigmoid;
 
 impl Pointwise for Hardsigmoid {
+    const CALLS: bool = false;
+
     fn name(&self) -> &'static str {
         "hardsigmoid"
     }

@@ -14,6 +14,8 @@ use crate::{Element, Result, Tensor, Var};
 pub struct Hardswish;
 
 impl Pointwise for Hardswish {
+    const CALLS: bool = false;
+
     fn name(&self) -> &'static str {
         "hardswish"
     }

@@ -11,6 +11,8 @@ use crate::{Element, Result, Tensor, Var};
 pub struct Hardtanh;
 
 impl Pointwise for Hardtanh {
+    const CALLS: bool = false;
+
     fn name(&self) -> &'static str {
         "hardtanh"
     }

@@ -153,6 +153,8 @@ pub(super) fn log_softmax_composed(x: &Tensor, axis: usize) -> Result<Tensor> {
     #[derive(Clone, Copy)]
     struct Ln1p;
     impl UnaryFn for Ln1p {
+        const CALLS: bool = true;
+
         #[inline(always)]
         fn eval<T: Element>(self, x: T) -> T {
             x.ln_1p()

@@ -78,6 +78,14 @@ pub trait Pointwise: Copy + Send + Sync + 'static {
         self.name().to_string()
     }
 
+    /// Whether the scalar formulas ([`f`](Pointwise::f) and its derivatives) call a
+    /// library function, as most do (`exp`). Those run in plain loops: in the AVX-512
+    /// loops every call spills the vector registers (selu's gradient took 12.9 ns per
+    /// element there against 8.8). The default is true; the piecewise-linear and
+    /// rational ones set false, and run in the widest vectors. (The activations with
+    /// [`lanes`](Pointwise::lanes) take those instead, whatever this says.)
+    const CALLS: bool = true;
+
     /// `f(x)`.
     fn f<T: Element>(self, x: T) -> T;
 
@@ -345,6 +353,7 @@ pub struct ActDeriv<K> {
 #[derive(Clone, Copy)]
 struct ValueFn<K>(K);
 impl<K: Pointwise> UnaryFn for ValueFn<K> {
+    const CALLS: bool = K::CALLS;
     #[inline(always)]
     fn eval<T: Element>(self, x: T) -> T {
         self.0.f(x)
@@ -354,6 +363,7 @@ impl<K: Pointwise> UnaryFn for ValueFn<K> {
 #[derive(Clone, Copy)]
 struct DerivFn<K>(K, u8);
 impl<K: Pointwise> BinaryFn for DerivFn<K> {
+    const CALLS: bool = K::CALLS;
     #[inline(always)]
     fn eval<T: Element>(self, x: T, y: T) -> T {
         if self.1 == 1 {
@@ -368,6 +378,7 @@ impl<K: Pointwise> BinaryFn for DerivFn<K> {
 #[derive(Clone, Copy)]
 struct GradFn<K>(K, u8);
 impl<K: Pointwise> TernaryFn for GradFn<K> {
+    const CALLS: bool = K::CALLS;
     #[inline(always)]
     fn eval<T: Element>(self, g: T, x: T, y: T) -> T {
         if self.1 == 1 {

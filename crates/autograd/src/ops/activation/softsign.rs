@@ -12,6 +12,8 @@ use crate::{Element, Result, Tensor, Var};
 pub struct Softsign;
 
 impl Pointwise for Softsign {
+    const CALLS: bool = false;
+
     fn name(&self) -> &'static str {
         "softsign"
     }
