@@ -6,6 +6,7 @@
 //! PyTorch (which computes celu through elu): `f'` takes the left branch, and
 //! `f''(0) = 0` (`elu_double_backward` masks with `x < 0`). PyTorch: `F.celu(x, alpha)`.
 
+use super::lanes::{self, Lanes};
 use super::{Pointwise, apply, blend, pointwise, positive_mask};
 use crate::{Element, Error, Result, Tensor, Var};
 
@@ -23,6 +24,17 @@ impl Pointwise for Celu {
 
     fn describe(&self) -> String {
         format!("celu(alpha={})", self.alpha)
+    }
+
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(self)
+    }
+
+    /// For `alpha > 0` only: below 0 `z = x / alpha` is then at most 0, where the
+    /// precise exponential holds; for `alpha < 0` it grows past 709, where it clamps
+    /// instead of overflowing (an f32 result overflows all the same).
+    fn lanes_f64(self) -> Option<impl Lanes> {
+        (self.alpha > 0.0).then_some(CeluF64 { alpha: self.alpha })
     }
 
     #[inline(always)]
@@ -63,6 +75,47 @@ impl Pointwise for Celu {
             .mul_scalar(self.alpha)?;
         blend(&m, x, &curve)
     }
+}
+
+/// The f32 path, in f64 lanes (see [`Lanes`]): `alpha (e^z - 1)` and `e^z` at
+/// `z = x / alpha` (one f64 rounding in `z`), from one exponential's parts.
+impl Lanes for Celu {
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, _first: f64) -> (f64, f64) {
+        let (p, s) = lanes::exp_parts(x / self.alpha);
+        celu_from(self.alpha, x, s.mul_add(p, s - 1.0), s.mul_add(p, s))
+    }
+
+    fn keeps_slope(self, len: usize) -> bool {
+        len <= lanes::CACHED_LEN
+    }
+}
+
+/// The f64 path: the same with the exponential to a few f64 ulps (0 where `e^z` is
+/// subnormal, as elu's).
+#[derive(Clone, Copy)]
+struct CeluF64 {
+    alpha: f64,
+}
+
+impl Lanes for CeluF64 {
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, _first: f64) -> (f64, f64) {
+        let z = x / self.alpha;
+        let (p, s) = lanes::exp_precise_parts(z);
+        celu_from(
+            self.alpha,
+            x,
+            s.mul_add(p, s - 1.0),
+            lanes::exp_precise_flushed(z, p, s),
+        )
+    }
+}
+
+/// `(celu x, celu' x)` from `e^z - 1` and `e^z`, for both lanes.
+#[inline(always)]
+fn celu_from(alpha: f64, x: f64, em1: f64, e: f64) -> (f64, f64) {
+    if x > 0.0 { (x, 1.0) } else { (alpha * em1, e) }
 }
 
 impl Tensor {

@@ -95,8 +95,8 @@ impl Lanes for Elu {
 /// The f64 path: the same formulas with the exponential's parts to a few f64 ulps, and
 /// the slope 0 where `alpha e^x` would be subnormal in `e^x` (below `2.3e-308 alpha`).
 #[derive(Clone, Copy)]
-struct EluF64 {
-    alpha: f64,
+pub(super) struct EluF64 {
+    pub(super) alpha: f64,
 }
 
 impl Lanes for EluF64 {

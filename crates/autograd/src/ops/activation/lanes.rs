@@ -34,8 +34,8 @@
 //! [`logistic_given`].
 //!
 //! f64 tensors have lanes of their own for some activations
-//! ([`Pointwise::lanes_f64`](super::Pointwise::lanes_f64): sigmoid, tanh, elu, silu and
-//! swish), the same formulas built on [`exp_precise`], whose results are used
+//! ([`Pointwise::lanes_f64`](super::Pointwise::lanes_f64): sigmoid, tanh, elu, selu,
+//! celu, silu and swish), the same formulas built on [`exp_precise`], whose results are used
 //! unrounded and so are held to a few f64 ulps instead.
 
 /// An activation's value and slope computed in f64 lanes: for f32 tensors
@@ -89,7 +89,8 @@ pub trait Lanes: Copy + Send + Sync + 'static {
     /// true for the costly slopes (sigmoid, tanh, silu, swish, gelu, gelu_tanh, softplus) at any
     /// length; for a cheap one (elu, one exponential) only up to [`CACHED_LEN`],
     /// beyond which the traffic goes to memory and costs more than the exponential it
-    /// saves on two cores; never for a comparison (ReLU). The default is false.
+    /// saves on two cores (selu and celu likewise); never for a comparison (ReLU). The
+    /// default is false.
     fn keeps_slope(self, len: usize) -> bool {
         let _ = len;
         false
@@ -522,6 +523,9 @@ mod tests {
             Activation::Softplus { beta: 2.0 },
             Activation::Elu { alpha: 1.0 },
             Activation::Elu { alpha: 0.5 },
+            Activation::Selu,
+            Activation::Celu { alpha: 1.0 },
+            Activation::Celu { alpha: 0.3 },
         ];
         let run = |act: Activation, dtype: DType| {
             let tape = Tape::new();
@@ -565,7 +569,10 @@ mod tests {
     #[test]
     fn f64_lanes_match_the_scalar_kernels() {
         use super::super::Pointwise;
-        use super::super::{elu::Elu, sigmoid::Sigmoid, silu::Silu, swish::Swish, tanh::Tanh};
+        use super::super::{
+            celu::Celu, elu::Elu, selu::Selu, sigmoid::Sigmoid, silu::Silu, swish::Swish,
+            tanh::Tanh,
+        };
         let mut xs: Vec<f64> = Tensor::randn([3000], DType::F64, 21)
             .mul_scalar(6.0)
             .to_f64_vec();
@@ -677,6 +684,17 @@ mod tests {
             check(
                 Elu { alpha },
                 Activation::Elu { alpha },
+                &xs,
+                &gs,
+                &close,
+                &|_| 0.0,
+            );
+        }
+        check(Selu, Activation::Selu, &xs, &gs, &close, &|_| 0.0);
+        for alpha in [1.0, 0.3] {
+            check(
+                Celu { alpha },
+                Activation::Celu { alpha },
                 &xs,
                 &gs,
                 &close,

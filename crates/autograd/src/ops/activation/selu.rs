@@ -8,6 +8,8 @@
 //! `lambda alpha e^x`. At 0, as PyTorch (selu is elu with a scale): `f'` takes the left
 //! branch, `f''(0) = 0` (`elu_double_backward` masks with `x < 0`). PyTorch: `torch.selu`.
 
+use super::elu::{Elu, EluF64};
+use super::lanes::{self, Lanes};
 use super::{Pointwise, apply, blend, pointwise, positive_mask};
 use crate::{Element, Result, Tensor, Var};
 
@@ -23,6 +25,14 @@ pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
 impl Pointwise for Selu {
     fn name(&self) -> &'static str {
         "selu"
+    }
+
+    fn lanes(self) -> Option<impl Lanes> {
+        Some(self)
+    }
+
+    fn lanes_f64(self) -> Option<impl Lanes> {
+        Some(SeluF64)
     }
 
     #[inline(always)]
@@ -58,6 +68,32 @@ impl Pointwise for Selu {
         let neg_part = x.mul(&Var::untracked(m.value().neg().add_scalar(1.0)))?;
         let curve = neg_part.exp()?.add_scalar(-1.0)?.mul_scalar(SELU_ALPHA)?;
         blend(&m, x, &curve)?.mul_scalar(SELU_LAMBDA)
+    }
+}
+
+/// The f32 path, in f64 lanes (see [`Lanes`]): `lambda` times elu's lanes, one more
+/// f64 rounding before the f32 one.
+impl Lanes for Selu {
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, first: f64) -> (f64, f64) {
+        let (v, d) = Elu { alpha: SELU_ALPHA }.value_and_slope_after(x, first);
+        (SELU_LAMBDA * v, SELU_LAMBDA * d)
+    }
+
+    fn keeps_slope(self, len: usize) -> bool {
+        len <= lanes::CACHED_LEN
+    }
+}
+
+/// The f64 path: `lambda` times elu's f64 lanes (a few f64 ulps).
+#[derive(Clone, Copy)]
+struct SeluF64;
+
+impl Lanes for SeluF64 {
+    #[inline(always)]
+    fn value_and_slope_after(self, x: f64, first: f64) -> (f64, f64) {
+        let (v, d) = EluF64 { alpha: SELU_ALPHA }.value_and_slope_after(x, first);
+        (SELU_LAMBDA * v, SELU_LAMBDA * d)
     }
 }
 
