@@ -863,62 +863,50 @@ fn top_indices_with_rows_in_t_up_to<T: Element>(
 ) -> Vec<usize> {
     let rows = block.len() / inner.max(1);
     if rows <= exact_up_to {
-        walk_columns_in_t(block, inner)
+        walk_columns(block, inner, |a| T::of(a as f64))
+            .into_iter()
+            .map(|a| a.f64() as usize)
+            .collect()
     } else {
-        walk_columns_in_usize(block, inner)
+        walk_columns(block, inner, |a| a)
     }
 }
 
-/// [`top_indices_of_columns`] with row numbers held in `T` (exact for the block's
-/// rows): each column's best value so far and its row, as pairs, updated row by row
-/// by the SIMD loops.
-fn walk_columns_in_t<T: Element>(block: &[T], inner: usize) -> Vec<usize> {
+/// [`top_indices_of_columns`] with row numbers of type `I` (`row_number(a)` for row
+/// `a`): each column's best value so far and its row, as pairs, updated row by row by
+/// the SIMD loops.
+fn walk_columns<T: Element, I: Copy + Send + Sync>(
+    block: &[T],
+    inner: usize,
+    row_number: impl Fn(usize) -> I,
+) -> Vec<I> {
     let mut rows = block.chunks_exact(inner.max(1));
     let Some(first) = rows.next() else {
         return Vec::new();
     };
-    let mut best: Vec<(T, T)> = first.iter().map(|&x| (x, T::zero())).collect();
+    let mut best: Vec<(T, I)> = first.iter().map(|&x| (x, row_number(0))).collect();
     for (a, row) in rows.enumerate() {
-        let row_number = T::of((a + 1) as f64);
+        let row_number = row_number(a + 1);
         simd::zip_assign_on_caller(&mut best, row, TakeGreater { row_number });
     }
-    best.into_iter().map(|(_, a)| a.f64() as usize).collect()
+    best.into_iter().map(|(_, a)| a).collect()
 }
 
 /// `(best, row) := (x, row_number)` where `x > best`: a column's first maximum.
 #[derive(Clone, Copy)]
-struct TakeGreater<T> {
-    row_number: T,
+struct TakeGreater<I> {
+    row_number: I,
 }
 
-impl<T: Element> simd::Binary<T, (T, T)> for TakeGreater<T> {
+impl<T: Element, I: Copy + Send + Sync> simd::Binary<T, (T, I)> for TakeGreater<I> {
     #[inline(always)]
-    fn eval(self, (best, row): (T, T), x: T) -> (T, T) {
+    fn eval(self, (best, row): (T, I), x: T) -> (T, I) {
         if x > best {
             (x, self.row_number)
         } else {
             (best, row)
         }
     }
-}
-
-/// [`top_indices_of_columns`] with usize row numbers (blocks too long for `T` to
-/// count their rows).
-fn walk_columns_in_usize<T: Element>(block: &[T], inner: usize) -> Vec<usize> {
-    let mut rows = block.chunks_exact(inner.max(1));
-    let Some(first) = rows.next() else {
-        return Vec::new();
-    };
-    let mut best = first.to_vec();
-    let mut top = vec![0; inner];
-    for (a, row) in rows.enumerate() {
-        for ((b, k), &x) in best.iter_mut().zip(top.iter_mut()).zip(row) {
-            if x > *b {
-                (*b, *k) = (x, a + 1);
-            }
-        }
-    }
-    top
 }
 
 /// The top index of a contiguous row (the first entry greater than every earlier one),
