@@ -15,10 +15,11 @@ use crate::{Element, Error, Result, Shape};
 /// A scalar function `T -> T`, written once for both float types.
 pub trait UnaryFn: Copy {
     /// Whether `eval` calls a library function (`exp`, `ln`, `powf`, `erf`, an
-    /// activation's scalar formula). Such a kernel runs in a plain loop compiled for
-    /// the baseline target: in the AVX-512 loops every call spills the vector
-    /// registers, and selu's gradient took 12.9 ns per element there against 8.8.
-    /// The default is false: straight-line arithmetic, run in the widest vectors.
+    /// activation's scalar formula). Such a kernel runs in the SIMD module's loop
+    /// compiled for the baseline target ([`simd`]'s dispatch decides): in the AVX-512
+    /// loops every call spills the vector registers, and selu's gradient took 12.9 ns
+    /// per element there against 8.8. The default is false: straight-line
+    /// arithmetic, run in the widest vectors.
     const CALLS: bool = false;
 
     /// The function at `x`.
@@ -46,12 +47,6 @@ pub trait TernaryFn: Copy + Send + Sync {
 /// `f(x)` for every element.
 pub fn map<K: UnaryFn + Send + Sync>(t: &Tensor, k: K) -> Tensor {
     let shape = t.shape().clone();
-    if K::CALLS {
-        return match t.storage_ref() {
-            Storage::F32(v) => Tensor::from_iter_kernel(shape, v.iter().map(|&x| k.eval(x))),
-            Storage::F64(v) => Tensor::from_iter_kernel(shape, v.iter().map(|&x| k.eval(x))),
-        };
-    }
     match t.storage_ref() {
         Storage::F32(v) => Tensor::from_kernel(simd::map_on_caller(v, Lanewise(k)), shape),
         Storage::F64(v) => Tensor::from_kernel(simd::map_on_caller(v, Lanewise(k)), shape),
@@ -67,6 +62,7 @@ pub fn map<K: UnaryFn + Send + Sync>(t: &Tensor, k: K) -> Tensor {
 struct Lanewise<K>(K);
 
 impl<K: UnaryFn + Send + Sync, T: Element> simd::Unary<T> for Lanewise<K> {
+    const CALLS: bool = K::CALLS;
     #[inline(always)]
     fn eval(self, x: T) -> T {
         self.0.eval(x)
@@ -88,11 +84,7 @@ pub fn map_owned<K: UnaryFn + Send + Sync>(mut t: Tensor, k: K) -> Tensor {
 }
 
 fn map_assign<T: Element, K: UnaryFn + Send + Sync>(v: &mut [T], k: K) {
-    if K::CALLS {
-        v.iter_mut().for_each(|x| *x = k.eval(*x));
-    } else {
-        simd::map_assign(Lanewise(k), v);
-    }
+    simd::map_assign(Lanewise(k), v);
 }
 
 /// `a := f(a, b, c)` elementwise over three tensors of one shape and dtype, writing
@@ -123,13 +115,7 @@ pub fn zip3_owned<K: TernaryFn>(
 }
 
 fn zip3_assign<T: Element, K: TernaryFn>(x: &mut [T], y: &[T], z: &[T], k: K) {
-    if K::CALLS {
-        for ((a, &b), &c) in x.iter_mut().zip(y).zip(z) {
-            *a = k.eval(*a, b, c);
-        }
-    } else {
-        simd::zip3_assign(Lanewise(k), x, y, z);
-    }
+    simd::zip3_assign(Lanewise(k), x, y, z);
 }
 
 /// Checks that two tensors have the same dtype, naming `op` otherwise.
@@ -220,7 +206,7 @@ pub fn zip3<K: TernaryFn>(
 /// [`zip3`] over slices of one length: from [`SIMD_MIN`] elements through the SIMD
 /// loops, below into the tensor's inline storage.
 fn zip3_tensor<T: Element, K: TernaryFn>(shape: Shape, x: &[T], y: &[T], z: &[T], k: K) -> Tensor {
-    if shape.numel() >= SIMD_MIN && !K::CALLS {
+    if shape.numel() >= SIMD_MIN {
         let data = simd::fill_here(x.len(), |dst| simd::zip3_into(Lanewise(k), x, y, z, dst));
         return Tensor::from_kernel(data, shape);
     }
@@ -395,7 +381,7 @@ fn zip_slices<T: Element, K: BinaryFn>(
             );
             match (ia, ib) {
                 (0, 0) => dst.fill(MaybeUninit::new(k.eval(a[oa], b[ob]))),
-                _ if inner < SIMD_RUN_MIN || K::CALLS => {
+                _ if inner < SIMD_RUN_MIN => {
                     for (i, d) in dst.iter_mut().enumerate() {
                         d.write(k.eval(a[oa + i * ia], b[ob + i * ib]));
                     }
@@ -408,8 +394,8 @@ fn zip_slices<T: Element, K: BinaryFn>(
     })
 }
 
-/// From this many elements [`zip`] runs through the SIMD loops (unless its kernel
-/// [calls a library function](BinaryFn::CALLS)); below, its iterator
+/// From this many elements [`zip`] runs through the SIMD loops (the baseline one
+/// for a kernel that [calls a library function](BinaryFn::CALLS)); below, its iterator
 /// writes the result into the tensor's inline storage, with no allocation (a
 /// recorded op on one element costs 140 ns in all).
 const SIMD_MIN: usize = 64;
@@ -423,6 +409,7 @@ const SIMD_RUN_MIN: usize = 16;
 struct LeftFixed<K, T>(K, T);
 
 impl<K: BinaryFn, T: Element> simd::Unary<T> for LeftFixed<K, T> {
+    const CALLS: bool = K::CALLS;
     #[inline(always)]
     fn eval(self, y: T) -> T {
         self.0.eval(self.1, y)
@@ -434,6 +421,7 @@ impl<K: BinaryFn, T: Element> simd::Unary<T> for LeftFixed<K, T> {
 struct RightFixed<K, T>(K, T);
 
 impl<K: BinaryFn, T: Element> simd::Unary<T> for RightFixed<K, T> {
+    const CALLS: bool = K::CALLS;
     #[inline(always)]
     fn eval(self, x: T) -> T {
         self.0.eval(x, self.1)
@@ -441,6 +429,7 @@ impl<K: BinaryFn, T: Element> simd::Unary<T> for RightFixed<K, T> {
 }
 
 impl<K: TernaryFn, T: Element> simd::Ternary<T> for Lanewise<K> {
+    const CALLS: bool = K::CALLS;
     #[inline(always)]
     fn eval(self, x: T, y: T, z: T) -> T {
         self.0.eval(x, y, z)
@@ -448,6 +437,7 @@ impl<K: TernaryFn, T: Element> simd::Ternary<T> for Lanewise<K> {
 }
 
 impl<K: BinaryFn, T: Element> simd::Binary<T, T> for Lanewise<K> {
+    const CALLS: bool = K::CALLS;
     #[inline(always)]
     fn eval(self, x: T, y: T) -> T {
         self.0.eval(x, y)

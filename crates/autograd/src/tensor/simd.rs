@@ -57,6 +57,11 @@ pub(crate) trait Unary<T = f32>: Copy + Send + Sync {
     /// Whether loops call [`start`](Unary::start) and [`finish`](Unary::finish) block
     /// by block (see [`BLOCK`]) instead of [`eval`](Unary::eval).
     const STAGED: bool = false;
+    /// Whether `eval` calls a library function (`exp`, `ln`, an activation's scalar
+    /// formula): the dispatch then takes the baseline loop. In the AVX-512 loops every
+    /// call spills the vector registers: selu's gradient took 12.9 ns per element
+    /// there against 8.8.
+    const CALLS: bool = false;
     fn eval(self, x: T) -> T;
     /// The first stage of `eval` (called only when `STAGED`).
     #[inline(always)]
@@ -85,6 +90,8 @@ pub(crate) trait Unary<T = f32>: Copy + Send + Sync {
 /// as [`Unary`].
 pub(crate) trait Binary<B = f32, A = f32>: Copy + Send + Sync {
     const STAGED: bool = false;
+    /// As [`Unary::CALLS`].
+    const CALLS: bool = false;
     fn eval(self, a: A, b: B) -> A;
     #[inline(always)]
     fn start(self, a: A, b: B) -> f64 {
@@ -105,6 +112,8 @@ pub(crate) trait Binary<B = f32, A = f32>: Copy + Send + Sync {
 /// `(T, T, T) -> T`, one element (the fused gradients of the scalar activations,
 /// `g f'(x, y)`, and `where`). Not staged.
 pub(crate) trait Ternary<T>: Copy + Send + Sync {
+    /// As [`Unary::CALLS`].
+    const CALLS: bool = false;
     fn eval(self, a: T, b: T, c: T) -> T;
 }
 
@@ -112,6 +121,8 @@ pub(crate) trait Ternary<T>: Copy + Send + Sync {
 /// [`Unary`].
 pub(crate) trait Pair: Copy + Send + Sync {
     const STAGED: bool = false;
+    /// As [`Unary::CALLS`].
+    const CALLS: bool = false;
     fn eval(self, x: f32) -> (f32, f64);
     #[inline(always)]
     fn start(self, x: f32) -> f64 {
@@ -308,10 +319,13 @@ fn fill_in_chunks<T: Element>(
     out
 }
 
+/// Calls the copy of loop `$body` for the widest instruction set the CPU has, or the
+/// baseline copy for a kernel that calls a library function. The calling function's
+/// kernel type parameter must be named `K` (its `CALLS` decides).
 macro_rules! dispatch {
     ($body:ident ($($arg:expr),*)) => {{
         #[cfg(target_arch = "x86_64")]
-        {
+        if !K::CALLS {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU supports AVX-512F (checked just above), which also
                 // implies AVX2 and FMA on every CPU that has it; the function is compiled
@@ -351,7 +365,7 @@ fn zip_here<A: Copy, B: Copy, K: Binary<B, A>>(k: K, a: &[A], b: &[B], dst: &mut
 )]
 fn map_chunk<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>], stream: bool) {
     #[cfg(target_arch = "x86_64")]
-    if stream && std::arch::is_x86_feature_detected!("avx512f") {
+    if stream && !K::CALLS && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports AVX-512F (checked just above).
         return unsafe { avx512::map_stream(k, x, dst) };
     }
@@ -371,7 +385,7 @@ fn map_pair_chunk<K: Pair>(
     stream: bool,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if stream && std::arch::is_x86_feature_detected!("avx512f") {
+    if stream && !K::CALLS && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports AVX-512F (checked just above).
         return unsafe { avx512::map_pair_stream(k, x, a, b) };
     }
@@ -434,7 +448,7 @@ fn zip_chunk<B: Copy, K: Binary<B>>(
     stream: bool,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if stream && std::arch::is_x86_feature_detected!("avx512f") {
+    if stream && !K::CALLS && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports AVX-512F (checked just above).
         return unsafe { avx512::zip_stream(k, a, b, dst) };
     }
@@ -622,18 +636,24 @@ mod avx512 {
     /// f32 lanes of a 512-bit register; a streaming store writes one 64-byte line.
     const LANES: usize = 16;
 
+    /// The elements [`map_stream`] computes through [`map`]'s loop into a buffer on
+    /// the stack before streaming them out: the loop vectoriser then takes every
+    /// kernel. (Sixteen evaluations unrolled into one line were left to the SLP
+    /// vectoriser, which in a build of 16 codegen units left elu's scalar: 4.9 ns per
+    /// element against 0.67.) 256: with 64, relu's W3 step took 0.30 ns per element at
+    /// one thread against 0.27 unrolled; with 256, 0.27-0.29.
+    const STREAM_BLOCK: usize = 4 * super::BLOCK;
+
     /// The elements of `dst` before its first 64-byte boundary (all of it if shorter).
     fn head(dst: &[MaybeUninit<f32>]) -> usize {
         dst.as_ptr().align_offset(64).min(dst.len())
     }
 
     /// [`map`] with streaming stores (see `STREAM_MIN`): the aligned middle of `dst` is
-    /// computed 16 elements at a time into a register and written with one
-    /// non-temporal store; the unaligned ends go through [`map`]. A staged kernel (see
-    /// [`BLOCK`](super::BLOCK)) is run instead a block (four lines) at a time by [`map`]
-    /// into a buffer on the stack, whose lines are then streamed: over single lines,
-    /// the staged silu's second stage did not vectorise. Unstaged kernels keep the
-    /// single lines, which are 3-8% faster (W3's relu and elu, either thread count).
+    /// computed 256 elements at a time by [`map`] into a buffer on the stack, whose
+    /// lines are then written with non-temporal stores; the unaligned ends go through
+    /// [`map`]. Over single lines of 16, the staged silu's second stage did not
+    /// vectorise, nor, in a build of 16 codegen units, elu (below).
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn map_stream<K: Unary>(k: K, x: &[f32], dst: &mut [MaybeUninit<f32>]) {
         let n = dst.len().min(x.len());
@@ -643,13 +663,6 @@ mod avx512 {
         // line lies inside `dst[h..end]`, 64-byte aligned by the choice of `h`, and a
         // line streamed from `block` has just been written there by `map`.
         unsafe { map(k, &x[..h], &mut dst[..h]) };
-        // A block at a time through `map`'s loop, then streamed: the loop vectoriser
-        // takes it whatever the kernel. (Sixteen evaluations unrolled into one line were
-        // left to the SLP vectoriser, which in a build of 16 codegen units left elu's
-        // scalar: 4.9 ns per element against 0.67.) 256 elements: with 64, relu's W3
-        // step took 0.30 ns per element at one thread against 0.27 unrolled; with 256,
-        // 0.27-0.29.
-        const STREAM_BLOCK: usize = 4 * super::BLOCK;
         let mut block = [MaybeUninit::new(0.0f32); STREAM_BLOCK];
         for (o, v) in dst[h..end]
             .chunks_mut(STREAM_BLOCK)
